@@ -6,7 +6,8 @@ verify --model NAME` runs it, into a catalog (a temporary SQLite file unless
 The baseline, measured in the same process just before, is one plain forward
 pass of the model on the IOI probe (48 prompts of about 17 tokens; for the
 parity toy, which knows no words, its parity probe of 96 prompts): a
-detector's ratio says how many such forwards its whole run costs, which
+detector's ratio says how many such forwards its whole run (every seed, and the
+causal confirmation of the heads found) costs, which
 compares across machines better than seconds. The load column is the model
 load (converted weights from the cache; the first load ever also dequantizes).
 
@@ -28,6 +29,7 @@ from catalog.db import make_engine
 from catalog.settings import KNOWLEDGE_DIR, Settings
 from ingest.detectors.ioi import ioi_probes
 from ingest.detectors.iteration import parity_prompts
+from ingest.evidence import DEFAULT_SEEDS
 from ingest.model_files import load_sources, missing_requirements
 from ingest.model_loading import load_model
 from ingest.toy_models import TOY_NAME
@@ -60,6 +62,7 @@ def main() -> None:
     models = [*installed, TOY_NAME]
     parser.add_argument("--models", nargs="+", default=models, help=f"bundled names or the toy (default: {models})")
     parser.add_argument("--database", help="catalog URL to fill; a temporary SQLite file by default")
+    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help=f"seeds per run (default {DEFAULT_SEEDS})")
     args = parser.parse_args()
     cache_dir = Settings().cache_dir
     with tempfile.TemporaryDirectory() as scratch:
@@ -68,7 +71,7 @@ def main() -> None:
         rows, totals = [], []
         for name in args.models:
             load, forward = plain_forward_seconds(name, cache_dir)
-            report = verify_model(engine, VerifyOptions(model=name, force=True), cache_dir=cache_dir)
+            report = verify_model(engine, VerifyOptions(model=name, seeds=args.seeds, force=True), cache_dir=cache_dir)
             for outcome in report.outcomes:
                 rows.append(
                     (report.model, outcome.detector, outcome.status, outcome.seconds, outcome.seconds / forward)

@@ -81,7 +81,24 @@ def verification_summaries(
             reported_contradicted=reported - confirmed,
         )
     _add_task_runs(session, summaries, models, head_type_id)
+    _add_confirmations(session, summaries, head_type_id)
     return summaries
+
+
+def _add_confirmations(
+    session: Session, summaries: dict[tuple[int, int], ModelVerification], head_type_id: int | None
+) -> None:
+    """Whether ablating the heads found together confirmed them; a set that failed shows as candidates only."""
+    query = select(m.Run.head_type_id, m.Run.model_id, m.Run.confirmation).where(
+        col(m.Run.confirmation).is_not(None), col(m.Run.head_type_id).is_not(None)
+    )
+    if head_type_id is not None:
+        query = query.where(m.Run.head_type_id == head_type_id)
+    for type_id, model_id, confirmation in session.exec(query.order_by(m.Run.id)):
+        summary = summaries.get((type_id, model_id))
+        if summary is not None and confirmation is not None:
+            summary.confirmation = confirmation["status"]
+            summary.candidates = len(confirmation["heads"])
 
 
 def _add_task_runs(
@@ -138,7 +155,16 @@ def _best_heads(session: Session, where: list) -> dict[tuple[int, int], BestHead
         .subquery()
     )
     rows = session.exec(
-        select(m.Verdict.head_type_id, m.Run.model_id, m.Head.layer, m.Head.head, m.Verdict.score)
+        select(
+            m.Verdict.head_type_id,
+            m.Run.model_id,
+            m.Head.layer,
+            m.Head.head,
+            m.Verdict.score,
+            m.Verdict.score_low,
+            m.Verdict.score_high,
+            m.Verdict.pass_rate,
+        )
         .select_from(per_run)
         .join(
             m.Verdict,
@@ -150,10 +176,12 @@ def _best_heads(session: Session, where: list) -> dict[tuple[int, int], BestHead
         .join(m.Head, m.Head.id == m.Verdict.head_id)
     )
     best: dict[tuple[int, int], BestHead] = {}
-    for type_id, model_id, layer, head, score in rows:
+    for type_id, model_id, layer, head, score, low, high, pass_rate in rows:
         current = best.get((type_id, model_id))
         if current is None or (-score, layer, head) < (-current.score, current.layer, current.head):
-            best[(type_id, model_id)] = BestHead(layer=layer, head=head, score=score)
+            best[(type_id, model_id)] = BestHead(
+                layer=layer, head=head, score=score, score_low=low, score_high=high, pass_rate=pass_rate
+            )
     return best
 
 

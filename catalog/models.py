@@ -218,7 +218,12 @@ class Run(SQLModel, table=True):
     method_id: int | None = Field(default=None, foreign_key="method.id")
     head_type_id: int | None = Field(default=None, foreign_key="head_type.id")
     params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    seed: int
+    seed: int  # the first seed
+    seeds: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # every seed the run drew
+    # How the verdicts were decided: the test, its null and correction, the interval, the pass rate asked for.
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The found set's ablation against random sets (ingest.confirmation), for head types defined by an effect.
+    confirmation: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     code_version: str
     status: str  # complete | not-verifiable (the model does not do the task) | failed
     started_at: datetime
@@ -249,9 +254,14 @@ class Verdict(SQLModel, table=True):
     run_id: int = Field(foreign_key="run.id", index=True)
     head_id: int = Field(foreign_key="head.id", index=True)
     head_type_id: int = Field(foreign_key="head_type.id", index=True)
-    score: float
+    score: float  # the mean over the run's seeds
+    score_low: float | None = None  # 95% interval of that mean (Run.evidence says how)
+    score_high: float | None = None
+    pass_rate: float | None = None  # share of the seeds at which the detector's rule passed
+    p_value: float | None = None  # the run's test against its control, before correction
+    q_value: float | None = None  # after correction for every head the run scored
     threshold: float
-    shows_behaviour: bool
+    shows_behaviour: bool  # found: the rule on the means, the corrected test and the pass rate all agree
     reported_head_id: int | None = Field(default=None, foreign_key="reported_head.id")
 
 

@@ -188,6 +188,11 @@ class RunPublic(BaseModel):
     method: str | None
     status: str
     seed: int
+    seeds: list[int]  # every seed the run drew fresh probe material with
+    evidence: dict[str, object]  # the test, its null and correction, the interval, the pass rate asked for
+    confirmation: dict[str, object] | None = (
+        None  # the found set's ablation against random sets, where the type has one
+    )
     code_version: str
     params: dict[str, object]
     timings: dict[str, float]
@@ -203,10 +208,15 @@ class VerdictPublic(HeadLabelled):
     model: str
     detector: str
     head_type: str
-    score: float
+    score: float  # mean over the run's seeds
+    score_low: float | None = None  # its 95% interval
+    score_high: float | None = None
+    pass_rate: float | None = None  # share of seeds at which the rule passed
+    p_value: float | None = None  # test against the control, uncorrected
+    q_value: float | None = None  # corrected for every head the run scored
     baseline: float | None
     threshold: float
-    shows_behaviour: bool
+    shows_behaviour: bool  # found: rule on the means, corrected test and pass rate agree (and the set is confirmed)
     reported: bool  # a paper reports this head with this head type on this model
 
 
@@ -260,6 +270,10 @@ class HeadScorePublic(BaseModel):
     detector_version: str
     head_type: str | None
     score: float | None  # None: the detector could not score this head
+    score_low: float | None = None
+    score_high: float | None = None
+    pass_rate: float | None = None
+    q_value: float | None = None
     baseline: float | None
     threshold: float | None
     shows_behaviour: bool | None
@@ -286,6 +300,9 @@ def relative_depth(layer: int, n_layers: int) -> float:
 # The best-scoring head of a head type on a model.
 class BestHead(HeadLabelled):
     score: float
+    score_low: float | None = None
+    score_high: float | None = None
+    pass_rate: float | None = None
 
 
 # What our runs say about one head type on one model; the head type page and the matrix show it.
@@ -304,6 +321,9 @@ class ModelVerification(BaseModel):
     status: Literal["tested", "not-verifiable"] = "tested"
     task: TaskAccuracyPublic | None = None  # the task accuracy the verdicts rest on, or that ruled them out
     reason: str | None = None  # why the head type could not be verified on this model
+    # "confirmed" / "not confirmed" by ablating the heads found together, None where no run made that test
+    confirmation: str | None = None
+    candidates: int = 0  # heads that passed the per-head evidence before a causal test that did not confirm them
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -126,6 +126,9 @@ def verdicts(items: list[VerdictPublic]) -> str:
             v.detector,
             v.label,
             f"{v.score:.3f}",
+            interval(v.score_low, v.score_high),
+            "" if v.pass_rate is None else f"{v.pass_rate:.0%}",
+            "" if v.q_value is None else f"{v.q_value:.2g}",
             "" if v.baseline is None else f"{v.baseline:.3f}",
             f"{v.threshold:.3f}",
             "yes" if v.shows_behaviour else "no",
@@ -133,10 +136,25 @@ def verdicts(items: list[VerdictPublic]) -> str:
         )
         for v in items
     ]
-    return (
-        table(["model", "detector", "head", "score", "baseline", "threshold", "shows", ""], rows)
-        + f"\n{len(items)} heads"
+    header = ["model", "detector", "head", "mean", "95% interval", "passed", "q", "baseline", "threshold", "found", ""]
+    legend = (
+        "\nmean and interval over the run's seeds; passed = share of seeds at which the rule held; "
+        "q = the test against the control, corrected for every head (`headatlas runs --json` has the test)"
     )
+    return table(header, rows) + f"\n{len(items)} heads" + legend
+
+
+def interval(low: float | None, high: float | None) -> str:
+    return "" if low is None or high is None else f"[{low:.3f}, {high:.3f}]"
+
+
+def confirmation(run: RunPublic) -> str:
+    """The causal test of a run's found set in a few words: its effect against the random sets."""
+    c = run.confirmation
+    if c is None:
+        return ""
+    low, high = c["interval"]  # type: ignore[misc]
+    return f"{c['status']}: {c['effect']:+.2f} [{low:+.2f}, {high:+.2f}], p={c['p_value']:.2f}"
 
 
 def runs(items: list[RunPublic]) -> str:
@@ -148,15 +166,21 @@ def runs(items: list[RunPublic]) -> str:
             r.model,
             r.detector,
             r.detector_version,
-            r.seed,
+            seed_range(r.seeds or [r.seed]),
             r.status,
             "" if r.task is None else f"{r.task.correct}/{r.task.total} (chance {r.task.chance:.0%})",
             r.heads_found,
+            confirmation(r),
             f"{r.timings.get('total', 0):.1f}",
         )
         for r in items
     ]
-    return table(["run", "model", "detector", "version", "seed", "status", "task", "found", "seconds"], rows)
+    header = ["run", "model", "detector", "version", "seeds", "status", "task", "found", "confirmation", "seconds"]
+    return table(header, rows)
+
+
+def seed_range(values: list[int]) -> str:
+    return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
 
 
 def matrix(data: TransferabilityMatrix) -> str:
@@ -170,11 +194,16 @@ def matrix(data: TransferabilityMatrix) -> str:
         marks = ", ".join(row.survey_families)
         rows.append((row.stage, row.head_type, marks, *(cells.get(model.slug, "") for model in data.models)))
     legend = (
-        "\nA cell: heads found / scored, their layers (relative depth), and the best head; "
+        "\nA cell: heads found / scored, their layers (relative depth), the best head's mean score, 95% interval "
+        "and share of seeds passed, and whether ablating the found heads together confirmed them; "
         "'none' = tested, not found; 'n/v' = not verifiable (the model does the task at chance, or the test "
         "does not apply); blank = not tested."
     )
     return table(header, rows) + legend
+
+
+def confirmed(cell: ModelVerification) -> str:
+    return "" if cell.confirmation is None else f", {cell.confirmation}"
 
 
 def matrix_cell(cell: ModelVerification) -> str:
@@ -182,15 +211,20 @@ def matrix_cell(cell: ModelVerification) -> str:
         task = cell.task
         return "n/v" + (f" (task {task.accuracy:.0%}, chance {task.chance:.0%})" if task else " (does not apply)")
     if not cell.found:
-        return f"none/{cell.heads_scored}"
+        unconfirmed = f" ({cell.candidates} candidates not confirmed)" if cell.confirmation == "not confirmed" else ""
+        return f"none/{cell.heads_scored}{unconfirmed}"
     layers = sorted(set(cell.found_layers))
     depths = [round(depth, 2) for depth in cell.found_relative_depths]
     if len(layers) > 1:
         where = f"L{layers[0]}-{layers[-1]} ({min(depths):.2f}-{max(depths):.2f})"
     else:
         where = f"L{layers[0]} ({depths[0]:.2f})"
-    best = f" best {cell.best.label} {cell.best.score:.2f}" if cell.best else ""
-    return f"{cell.heads_found}/{cell.heads_scored} {where}{best}"
+    best = ""
+    if cell.best:
+        best = f" best {cell.best.label} {cell.best.score:.2f} {interval(cell.best.score_low, cell.best.score_high)}"
+        if cell.best.pass_rate is not None:
+            best += f" passed {cell.best.pass_rate:.0%}"
+    return f"{cell.heads_found}/{cell.heads_scored} {where}{best.rstrip()}{confirmed(cell)}"
 
 
 def detectors(rows: list[dict]) -> str:  # type: ignore[type-arg]

@@ -30,7 +30,13 @@ from cli.common import catalog_session, engine_of, errors_as_usage, json_option,
     show_default=True,
     help="Detector name, or all (repeatable).",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed of every probe.")
+@click.option("--seed", default=0, show_default=True, help="The first seed; the run uses seeds SEED to SEED+SEEDS-1.")
+@click.option(
+    "--seeds",
+    "n_seeds",
+    type=click.IntRange(min=2),
+    help="How many seeds each detector draws fresh probe material with (default 5); verdicts are tested across them.",
+)
 @click.option("--force", is_flag=True, help="Re-run detectors that already have a complete run.")
 @json_option
 @click.pass_obj
@@ -39,6 +45,7 @@ def verify_command(
     model_name: str,
     detector_names: tuple[str, ...],
     seed: int,
+    n_seeds: int | None,
     force: bool,
     as_json: bool,
 ) -> None:
@@ -50,7 +57,7 @@ def verify_command(
     \b
     Example:
       headatlas verify --model smollm2 --detector induction
-      headatlas verify --model gemma3 --detector all
+      headatlas verify --model gemma3 --detector all --seeds 10
     """
     from tqdm import tqdm
 
@@ -63,7 +70,11 @@ def verify_command(
             bar.set_description(f"{model} / {detector.name}")
             yield detector
 
-    options = VerifyOptions(model=model_name, detectors=detector_names, seed=seed, force=force)
+    from ingest.evidence import DEFAULT_SEEDS
+
+    options = VerifyOptions(
+        model=model_name, detectors=detector_names, seed=seed, seeds=n_seeds or DEFAULT_SEEDS, force=force
+    )
     with errors_as_usage():
         try:
             report = verify_model(engine_of(settings), options, cache_dir=settings.cache_dir, progress=progress)

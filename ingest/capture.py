@@ -29,6 +29,11 @@ class ArchitectureHooks:
     attention_norm: str = "input_layernorm"  # attribute of a block: the norm before attention
     value_projection: str | None = "v_proj"  # attribute of the attention module, where values have their own matrix
     post_attention_norm: str | None = None  # attribute of a block: a norm on the attention output (Gemma)
+    query_projection: str = "q_proj"  # attribute of the attention module whose output holds the queries
+    # Head h's query is columns [h * query_stride * d_head, +d_head) of that output: 1 where the
+    # queries are contiguous (their own matrix, or GPT-2's first third of c_attn), 3 where q, k and v
+    # are interleaved per head (GPT-NeoX's query_key_value).
+    query_stride: int = 1
 
 
 # transformers model_type -> where to hook.
@@ -46,6 +51,7 @@ ARCHITECTURES = {
         centred=True,
         attention_norm="ln_1",
         value_projection=None,
+        query_projection="c_attn",
     ),
     "gpt_neox": ArchitectureHooks(
         "gpt_neox.layers",
@@ -54,6 +60,8 @@ ARCHITECTURES = {
         "gpt_neox.final_layer_norm",
         centred=True,
         value_projection=None,
+        query_projection="query_key_value",
+        query_stride=3,
     ),
 }
 

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 StageCode = Literal["KR", "ICI", "LR", "EP"]
 HeadTypeSource = Literal["survey-figure", "survey-text", "extension"]
+MethodSource = Literal["survey-table", "extension"]
 SurveyFamily = Literal["internlm", "yi", "gemma", "mistral", "llama", "qwen", "pythia", "gpt", "toy"]
 Depth = Literal["shallow", "middle", "deep"]
 Relation = Literal["depends-on", "feeds", "specialises", "variant-of", "counteracts", "similar-to"]
@@ -135,8 +136,18 @@ class PapersFile(Strict):
 class MethodEntry(Strict):
     slug: Slug
     name: Text
+    source: MethodSource = "survey-table"  # extension: added by headatlas, not in the survey's tables
+    extension_note: Text | None = None  # for an extension: why it is added, and its sources
     core_operation: Text
     papers: list[PaperKey] = []
+
+    @model_validator(mode="after")
+    def _check_extension_note(self) -> "MethodEntry":
+        if self.source == "extension" and not self.extension_note:
+            raise ValueError("field 'extension_note': an extension must say why it is added and cite its sources")
+        if self.source != "extension" and self.extension_note:
+            raise ValueError("field 'extension_note': only an extension has one")
+        return self
 
 
 class MethodKindEntry(Strict):

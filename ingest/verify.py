@@ -7,6 +7,7 @@ running it again skips those (unless forced) and does the rest.
 """
 
 import subprocess
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,7 +18,9 @@ import torch
 from sqlalchemy import Engine
 
 from catalog.db import upgrade
-from ingest.detectors.base import Detector, Measurement
+from ingest.detectors.base import Detector, Measurement, TaskAccuracy
+from ingest.detectors.probes import bos_policy
+from ingest.evidence import DEFAULT_SEEDS, resampled
 from ingest.lens import ModelLens
 from ingest.model_loading import LoadedModel, load_model
 from ingest.plugins import detectors, get_detector
@@ -28,7 +31,8 @@ from ingest.write_runs import RunResult, completed_run, register_model, require_
 class VerifyOptions:
     model: str  # bundled name, GGUF file, folder or hub id
     detectors: tuple[str, ...] = ("all",)
-    seed: int = 0
+    seed: int = 0  # the first seed; the run uses seeds `seed` .. `seed + seeds - 1`
+    seeds: int = DEFAULT_SEEDS
     force: bool = False  # re-run detectors that already have a complete run
 
 
@@ -77,32 +81,54 @@ def verify_model(
     model_id = register_model(engine, loaded.facts)
     outcomes = []
     lens = ModelLens(loaded.model, loaded.tokenizer)
+    seeds = list(range(opts.seed, opts.seed + opts.seeds))
     for detector in progress(chosen, loaded.facts.slug):
-        existing = None if opts.force else completed_run(engine, model_id, detector.name, detector.version)
+        existing = None if opts.force else completed_run(engine, model_id, detector.name, detector.version, seeds)
         if existing is not None:
             outcomes.append(DetectorOutcome(detector.name, "skipped", existing))
             continue
-        result = run_detector(loaded, detector, seed=opts.seed, lens=lens)
+        result = run_detector(loaded, detector, seed=opts.seed, n_seeds=opts.seeds, lens=lens)
         run_id = write_run(engine, model_id, result)
-        outcomes.append(
-            DetectorOutcome(detector.name, result.status, run_id, heads_found(result), result.timings["total"])
-        )
+        outcomes.append(DetectorOutcome(detector.name, result.status, run_id, result.found, result.timings["total"]))
     return VerifyReport(model=loaded.facts.slug, outcomes=outcomes)
 
 
-def run_detector(loaded: LoadedModel, detector: Detector, *, seed: int, lens: ModelLens | None = None) -> RunResult:
-    """Measure one detector on one loaded model; nothing is written.
+def run_detector(
+    loaded: LoadedModel, detector: Detector, *, seed: int = 0, n_seeds: int = 1, lens: ModelLens | None = None
+) -> RunResult:
+    """Measure one detector on one loaded model over `n_seeds` seeds from `seed` on; nothing is written.
 
-    Pass the same `lens` to consecutive calls to share forward passes between
-    detectors that probe the same inputs.
+    Each seed draws fresh probe material; ingest.evidence turns the seeds'
+    scores into a mean, an interval, a corrected p-value and a pass rate per
+    head. Pass the same `lens` to consecutive calls to share forward passes
+    between detectors that probe the same inputs.
     """
     started = datetime.now(UTC)
     lens = lens or ModelLens(loaded.model, loaded.tokenizer)
     hits_before = lens.captures.hits
-    measured = measurement(detector, lens, seed=seed)
-    threshold, shows = detector.decide(measured.scores, measured.baselines)
-    if not measured.verifiable:
-        shows = torch.zeros_like(shows)
+    seeds = tuple(range(seed, seed + n_seeds))
+    measured = [measurement(detector, lens, seed=each) for each in seeds]
+    task = pooled_task(measured)
+    not_applicable = next((each.not_applicable for each in measured if each.not_applicable is not None), None)
+    verifiable = not_applicable is None and (task is None or task.verifiable)
+    passed = torch.stack([detector.decide(each.scores, each.baselines)[1] & each.verifiable for each in measured])
+    evidence = resampled(
+        seeds,
+        torch.stack([each.scores for each in measured]),  # [seed, layer, head]
+        torch.stack([each.baselines for each in measured]),  # [seed, layer, head]
+        passed,  # [seed, layer, head]
+        bootstrap_seed=seed,
+    )
+    threshold, rule_on_mean = detector.decide(evidence.mean, evidence.baseline)
+    shows = evidence.found(rule_on_mean) & verifiable
+    timings = summed_timings(measured)
+    confirmation = None
+    if shows.any():
+        clock = time.perf_counter()
+        confirmation = detector.confirm(lens, [(layer, head) for layer, head in shows.nonzero().tolist()], seed=seed)
+        timings["confirm"] = time.perf_counter() - clock
+        if confirmation is not None and not confirmation.confirmed:
+            shows = torch.zeros_like(shows)  # a set that fails its causal test is reported, never found
     return RunResult(
         detector=detector.name,
         detector_version=detector.version,
@@ -111,27 +137,54 @@ def run_detector(loaded: LoadedModel, detector: Detector, *, seed: int, lens: Mo
         threshold=threshold,
         params={
             **detector.parameters(),
-            **measured.params,
+            **measured_params(seeds, measured),
             "rule": detector.rule,
             "rule_value": detector.threshold,
             "threshold_source": detector.threshold_source,
             "baseline": detector.baseline_description,
+            "bos": bos_policy(lens.tokenizer),
         },
         seed=seed,
         code_version=code_version(),
         started_at=started,
         finished_at=datetime.now(UTC),
         timings={
-            **measured.timings,
-            "total": sum(measured.timings.values()),
+            **timings,
+            "total": sum(timings.values()),
             "captures_reused": float(lens.captures.hits - hits_before),
         },
-        scores=measured.scores,
-        baselines=measured.baselines,
+        evidence=evidence,
         shows_behaviour=shows,
-        task=measured.task,
-        not_applicable=measured.not_applicable,
+        task=task,
+        not_applicable=not_applicable,
+        confirmation=confirmation,
     )
+
+
+def pooled_task(measured: list[Measurement]) -> TaskAccuracy | None:
+    """The task accuracy over every seed's prompts: one binomial test on all of them."""
+    tasks = [each.task for each in measured if each.task is not None]
+    if not tasks:
+        return None
+    return TaskAccuracy(
+        correct=sum(t.correct for t in tasks), total=sum(t.total for t in tasks), chance=tasks[0].chance
+    )
+
+
+def summed_timings(measured: list[Measurement]) -> dict[str, float]:
+    timings: dict[str, float] = {}
+    for each in measured:
+        for step, seconds in each.timings.items():
+            timings[step] = timings.get(step, 0.0) + seconds
+    return timings
+
+
+def measured_params(seeds: tuple[int, ...], measured: list[Measurement]) -> dict[str, object]:
+    """What the detector measured beyond its parameters: once when every seed agrees, else seed by seed."""
+    first = measured[0].params
+    if all(each.params == first for each in measured):
+        return dict(first)
+    return {"by_seed": {str(seed): each.params for seed, each in zip(seeds, measured, strict=True)}}
 
 
 def measurement(detector: Detector, lens: ModelLens, *, seed: int) -> Measurement:
@@ -140,12 +193,6 @@ def measurement(detector: Detector, lens: ModelLens, *, seed: int) -> Measuremen
         reason = f"a toy model trained only on {lens.toy_task}: this probe's tokens are outside its vocabulary"
         return Measurement.unscored(lens.n_layers, lens.n_heads, {}, not_applicable=reason)
     return detector.measure(lens, seed=seed)
-
-
-def heads_found(result: RunResult) -> list[tuple[int, int, float]]:
-    found = result.shows_behaviour.nonzero().tolist()
-    heads = [(layer, head, float(result.scores[layer, head])) for layer, head in found]
-    return sorted(heads, key=lambda item: -item[2])
 
 
 def code_version() -> str:

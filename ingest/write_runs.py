@@ -9,7 +9,9 @@ from sqlmodel import Session, col, delete, select
 
 from catalog.db import transaction
 from catalog.models import Head, HeadScore, HeadType, Method, Model, ReportedHead, Run, Verdict
+from ingest.confirmation import Confirmation
 from ingest.detectors.base import TaskAccuracy
+from ingest.evidence import Evidence
 from ingest.model_loading import ModelFacts
 
 
@@ -28,16 +30,34 @@ class RunResult:
     started_at: datetime
     finished_at: datetime
     timings: dict[str, float]
-    scores: torch.Tensor  # [layer, head], NaN where unscored
-    baselines: torch.Tensor  # [layer, head]
-    shows_behaviour: torch.Tensor  # [layer, head] bool
-    task: TaskAccuracy | None = None  # task detectors: the model's accuracy on the task, against chance
+    evidence: Evidence  # per head over the seeds: mean, interval, pass rate, corrected p-value
+    shows_behaviour: torch.Tensor  # [layer, head] bool: found (ingest.evidence)
+    task: TaskAccuracy | None = None  # task detectors: the model's accuracy on the task over every seed, against chance
     not_applicable: str | None = None  # why the test cannot run on this model at all
+    confirmation: Confirmation | None = None  # the found set's ablation against random sets, for causal head types
+
+    @property
+    def scores(self) -> torch.Tensor:
+        """[layer, head]: the mean score over the seeds, NaN where unscored."""
+        return self.evidence.mean
+
+    @property
+    def baselines(self) -> torch.Tensor:
+        """[layer, head]: the mean control score over the seeds."""
+        return self.evidence.baseline
 
     @property
     def status(self) -> str:
         verifiable = self.not_applicable is None and (self.task is None or self.task.verifiable)
         return "complete" if verifiable else "not-verifiable"
+
+    @property
+    def found(self) -> list[tuple[int, int, float]]:
+        """(layer, head, mean score) of the heads found, best first."""
+        heads = [
+            (layer, head, float(self.scores[layer, head])) for layer, head in self.shows_behaviour.nonzero().tolist()
+        ]
+        return sorted(heads, key=lambda item: -item[2])
 
     @property
     def reason(self) -> str | None:
@@ -94,17 +114,18 @@ def require_head_types(engine: Engine, slugs: set[str]) -> None:
         )
 
 
-def completed_run(engine: Engine, model_id: int, detector: str, version: str) -> int | None:
-    """The id of a complete run of this detector version on this model, if there is one."""
+def completed_run(engine: Engine, model_id: int, detector: str, version: str, seeds: list[int]) -> int | None:
+    """The id of a finished run of this detector version on this model over these seeds, if there is one."""
     with Session(engine) as session:
-        return session.exec(
-            select(Run.id).where(
+        runs = session.exec(
+            select(Run.id, Run.seeds).where(
                 Run.model_id == model_id,
                 Run.detector == detector,
                 Run.detector_version == version,
                 col(Run.status).in_(("complete", "not-verifiable")),
             )
-        ).first()
+        ).all()
+    return next((run_id for run_id, run_seeds in runs if list(run_seeds) == seeds), None)
 
 
 def write_run(engine: Engine, model_id: int, result: RunResult) -> int:
@@ -120,6 +141,9 @@ def write_run(engine: Engine, model_id: int, result: RunResult) -> int:
             method_id=session.exec(select(Method.id).where(Method.slug == result.method)).first(),
             params=result.params,
             seed=result.seed,
+            seeds=list(result.evidence.seeds),
+            evidence=result.evidence.described(),
+            confirmation=result.confirmation.described() if result.confirmation else None,
             code_version=result.code_version,
             head_type_id=head_type_id,
             status=result.status,
@@ -135,10 +159,11 @@ def write_run(engine: Engine, model_id: int, result: RunResult) -> int:
         session.flush()
         heads = {(h.layer, h.head): h.id for h in session.exec(select(Head).where(Head.model_id == model_id))}
         reported = _reported_heads(session, model_id, head_type_id)
+        evidence = result.evidence
         scores, verdicts = [], []
         for (layer, head), head_id in heads.items():
-            score = _number(result.scores[layer, head])
-            baseline = _number(result.baselines[layer, head])
+            score = _number(evidence.mean[layer, head])
+            baseline = _number(evidence.baseline[layer, head])
             scores.append(HeadScore(run_id=run.id, head_id=head_id, score=score, baseline=baseline))
             if score is not None and result.status == "complete":
                 verdicts.append(
@@ -147,6 +172,11 @@ def write_run(engine: Engine, model_id: int, result: RunResult) -> int:
                         head_id=head_id,
                         head_type_id=head_type_id,
                         score=score,
+                        score_low=_number(evidence.low[layer, head]),
+                        score_high=_number(evidence.high[layer, head]),
+                        pass_rate=float(evidence.pass_rate[layer, head]),
+                        p_value=_number(evidence.p_value[layer, head]),
+                        q_value=_number(evidence.q_value[layer, head]),
                         threshold=result.threshold,
                         shows_behaviour=bool(result.shows_behaviour[layer, head]),
                         reported_head_id=reported.get(head_id),

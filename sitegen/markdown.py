@@ -118,6 +118,16 @@ def score(value: float | None) -> str:
     return "–" if value is None else f"{value:.3g}"
 
 
+def estimate(value: float | None, low: float | None, high: float | None, pass_rate: float | None) -> str:
+    """A mean score with its 95% interval and the share of seeds that passed: "0.812 [0.790, 0.830], 100% of seeds"."""
+    text = score(value)
+    if low is not None and high is not None:
+        text += f" [{score(low)}, {score(high)}]"
+    if pass_rate is not None:
+        text += f", {pass_rate:.0%} of seeds"
+    return text
+
+
 def count(n: int, noun: str) -> str:
     """ "1 model", "2 models": a number with its noun."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

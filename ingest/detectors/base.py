@@ -11,6 +11,12 @@ from the paper the detector cites where one gives a rule:
 - "top-fraction": among the top `threshold` share of all heads by score
   (Crosbie & Shutova's top 3% for induction heads); the verdict records the
   score this cut-off falls at.
+
+A detector measures one seed; verification runs it over several, each with
+fresh probe material, and ingest.evidence decides from all of them: the rule
+on the mean scores, a test against the control corrected for every head, and
+the share of seeds at which the rule passed. Head types defined by an effect
+then confirm their heads as a set (`confirm`, ingest.confirmation).
 """
 
 import math
@@ -25,6 +31,7 @@ from torch import Tensor
 from transformers import PreTrainedTokenizerBase
 
 from ingest.capture import Captured
+from ingest.confirmation import Confirmation, Head
 
 if TYPE_CHECKING:
     from ingest.lens import ModelLens
@@ -130,6 +137,10 @@ class Detector(ABC):
     def parameters(self) -> dict[str, object]:
         """What a run records about how the probe was built."""
         return {}
+
+    def confirm(self, lens: "ModelLens", heads: list[Head], *, seed: int) -> Confirmation | None:
+        """Test the heads found as a set by ablating them (ingest.confirmation); None: the type predicts no effect."""
+        return None
 
 
 class PatternDetector(Detector):

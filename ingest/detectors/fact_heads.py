@@ -55,6 +55,7 @@ class FactHeadDetector(TaskDetector):
     """Scores a head by the share of the recall margin it writes from one source (or from both, for mixed heads)."""
 
     method = "scoring"  # source-resolved direct logit attribution
+    ablation_effect = "lowers"  # they write the recalled answer
     threshold = 0.1
     threshold_source = (
         "headatlas convention: Chughtai et al. rank heads by source-resolved attribution without a cut-off; 10% of "

@@ -55,7 +55,8 @@ class FunctionVectorDetector(TaskDetector):
     name = "function_vector"
     version = "1"
     head_type = "function-vector-head"
-    method = "activation-patching"
+    method = "attribution-patching"  # a first-order estimate of patching each head, from one backward pass
+    ablation_effect = "lowers"  # the task they carry is what the in-context prompts ask for
     rule = "top-fraction"
     threshold = 0.02
     threshold_source = "FunctionVector_24_ICLR_NEU (Todd et al.) Section 2.3: the 10 heads of highest AIE in GPT-J"

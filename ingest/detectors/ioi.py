@@ -6,6 +6,12 @@ twice (S1, S2). The corrupted twin of each prompt replaces the three name
 occurrences by three other names ("ABC" in Wang et al., Section 3), so that no
 name is repeated and the IO cannot be told apart. Names are one token for the
 tokenizer at hand, so clean and corrupted prompts align position by position.
+
+Prompts come in pairs that share a template, a place, an object and two names
+a, b: "a and b ..., b gave ... to" (ABBA, IO a) and "a and b ..., a gave ... to"
+(BABA, IO b). Each template is seen in both orders, and each name pair in both
+roles, so neither the IO's position nor a model's preference for one name over
+the other can pass for solving the task (the corrupted twins stay at chance).
 """
 
 import random
@@ -19,7 +25,8 @@ from ingest.detectors.probes import bos_prefix, pad_id, pad_right
 from ingest.detectors.task_texts import task_texts
 from ingest.detectors.tasks import TaskProbe, single_token_words, token_id
 
-# Prompts per probe: half with the IO named first (ABBA), half second (BABA).
+# Prompts per probe: every template as often with the IO named first (ABBA) as second (BABA); with the
+# eight templates of tasks.yaml, three prompts of each template in each order.
 N_PROMPTS = 48
 
 
@@ -29,6 +36,17 @@ class IOIProbes:
     corrupted: TaskProbe  # the same templates with three unrelated names
 
 
+def prompt_plan(n_prompts: int, n_templates: int) -> list[tuple[int, bool]]:
+    """Per prompt, its template and whether the IO is named first (ABBA) or second (BABA).
+
+    Prompts 2k and 2k + 1 share a template, in both orders, so each template
+    is seen in both orders equally often and no order goes with one wording.
+    """
+    if n_prompts % 2:
+        raise ValueError(f"IOI prompts come in ABBA/BABA pairs; {n_prompts} is odd")
+    return [((index // 2) % n_templates, index % 2 == 0) for index in range(n_prompts)]
+
+
 def ioi_probes(tokenizer: PreTrainedTokenizerBase, *, seed: int) -> IOIProbes:
     texts = task_texts().ioi
     names = single_token_words(tokenizer, texts.names)
@@ -36,17 +54,20 @@ def ioi_probes(tokenizer: PreTrainedTokenizerBase, *, seed: int) -> IOIProbes:
         raise ValueError(f"Only {len(names)} IOI names are single tokens for this tokenizer; at least 8 are needed")
     generator = random.Random(seed)
     clean_rows, corrupt_rows, roles = [], [], []
-    for index in range(N_PROMPTS):
-        io, s, x, y, z, other_a, other_b = generator.sample(names, 7)
+    plan = prompt_plan(N_PROMPTS, len(texts.templates))
+    for (template_index, _), _ in zip(plan[0::2], plan[1::2], strict=True):  # one ABBA and one BABA prompt
+        a, b, other_a, other_b = generator.sample(names, 4)
         fill = {
             "PLACE": generator.choice(texts.places),
             "OBJECT": generator.choice(texts.objects),
         }
-        template = texts.templates[index % len(texts.templates)]
-        first, second = (io, s) if index % 2 == 0 else (s, io)
-        clean_rows.append(template.format(A=first, B=second, S=s, **fill))
-        corrupt_rows.append(template.format(A=x, B=y, S=z, **fill))
-        roles.append((io, s, other_a, other_b))
+        template = texts.templates[template_index]
+        unused = [name for name in names if name not in (a, b, other_a, other_b)]
+        for io, s in ((a, b), (b, a)):  # a named first: ABBA, then BABA
+            x, y, z = generator.sample(unused, 3)
+            clean_rows.append(template.format(A=a, B=b, S=s, **fill))
+            corrupt_rows.append(template.format(A=x, B=y, S=z, **fill))
+            roles.append((io, s, other_a, other_b))
     return IOIProbes(
         clean=_probe(tokenizer, clean_rows, roles, locate=True),
         corrupted=_probe(tokenizer, corrupt_rows, roles, locate=False),

@@ -69,6 +69,7 @@ def parity_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-unt
 
 class IterationDetector(MarkedAttentionDetector):
     name = "iteration"
+    ablation_effect = "lowers"  # the next parity bit needs the bit it reads
     version = "1"
     head_type = "iteration-head"
     method = "simplified-model-training"

@@ -11,6 +11,7 @@ asks whether the model knows the capitals without any context (chance: 1 in
 memory_head and context_head find the two sides of the same tug of war.
 """
 
+import dataclasses
 import random
 
 import torch
@@ -69,6 +70,11 @@ class ConflictDetector(TaskDetector):
         scale = (chosen[:, 0] - chosen[:, 1]).abs().mean().clamp(min=1e-6)
         return self.sign * effects.mean(dim=1) / scale, control.mean(dim=1).abs() / scale
 
+    def confirmation_probe(self, lens: ModelLens, *, seed: int) -> TaskProbe:
+        """The conflict prompts, with the memorised answer against the stated one: their margin is the tug of war."""
+        conflict = conflict_prompts(lens.tokenizer, seed=seed)
+        return dataclasses.replace(conflict, candidates=conflict.candidates[:, :2])
+
     def parameters(self) -> dict[str, object]:
         return {"template": task_texts().conflict.template, "facts": "country capitals"}
 
@@ -78,6 +84,7 @@ class MemoryHeadDetector(ConflictDetector):
     version = "1"
     head_type = "memory-head"
     sign = 1.0
+    ablation_effect = "lowers"  # the memorised answer loses ground to the stated one
 
 
 class ContextHeadDetector(ConflictDetector):
@@ -85,6 +92,7 @@ class ContextHeadDetector(ConflictDetector):
     version = "1"
     head_type = "context-head"
     sign = -1.0
+    ablation_effect = "raises"  # the stated answer loses ground to the memorised one
 
 
 @hookimpl

@@ -53,6 +53,7 @@ def acronym_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-un
 
 class LetterMoverDetector(MarkedAttentionDetector):
     name = "letter_mover"
+    ablation_effect = "lowers"  # they copy the next letter of the acronym
     version = "1"
     head_type = "letter-mover-head"
     method = "scoring"

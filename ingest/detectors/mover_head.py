@@ -51,6 +51,7 @@ class MoverHeadDetector(MarkedAttentionDetector):
     version = "1"
     head_type = "mover-head"
     method = "scoring"
+    ablation_effect = "lowers"  # they bring the subject to the position that names the answer
     target, control = "subject_at", "relation_at"
     threshold_source = (
         "headatlas convention: Yao et al. name mover heads from their attention in the knowledge circuit, without a "

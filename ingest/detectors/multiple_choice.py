@@ -21,8 +21,8 @@ from torch import Tensor
 
 from ingest.attribution import direct_effects
 from ingest.capture import Captured
-from ingest.detectors.base import Detector
-from ingest.detectors.probes import bos_prefix, pad_id, pad_right
+from ingest.detectors.base import Detector, Measurement
+from ingest.detectors.probes import chat_frame, pad_id, pad_right
 from ingest.detectors.task_texts import task_texts
 from ingest.detectors.tasks import TaskDetector, TaskProbe, attention_from_answer, token_id
 from ingest.hookspecs import hookimpl
@@ -30,13 +30,22 @@ from ingest.lens import ModelLens
 
 LETTERS = "ABCD"
 N_QUESTIONS = 48
+# What the answer position says before the letter; the letter itself is predicted after it.
+ANSWER_PREFIX = "Answer:"
 
 
 def mcq_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
-    """Questions with options tokenized piece by piece, so that each label's position is known."""
+    """Questions with options tokenized piece by piece, so that each label's position is known.
+
+    With a chat template the question and its options are the user's message
+    and "Answer:" opens the assistant's turn; without one, "Answer:" follows
+    the options on a new line. The answer is read after "Answer:" either way.
+    """
     mcq = task_texts().mcq
     generator = random.Random(seed)
     categories = sorted(mcq.categories)
+    frame = chat_frame(tokenizer)
+    answer = frame.after + tokenizer.encode(("" if frame.templated else "\n") + ANSWER_PREFIX, add_special_tokens=False)
     rows, candidates, labels, letters_at, content = [], [], [], [], []
     for index in range(N_QUESTIONS):
         category = categories[index % len(categories)]
@@ -47,7 +56,7 @@ def mcq_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untype
         options = [right, *wrong]
         generator.shuffle(options)
         correct = options.index(right)
-        ids = bos_prefix(tokenizer) + tokenizer.encode(mcq.question.format(CATEGORY=category), add_special_tokens=False)
+        ids = frame.before + tokenizer.encode(mcq.question.format(CATEGORY=category), add_special_tokens=False)
         label_at, option_at = [], []
         for letter, option in zip(LETTERS, options, strict=True):
             ids += tokenizer.encode("\n", add_special_tokens=False)
@@ -57,8 +66,7 @@ def mcq_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untype
             ids += tokenizer.encode(f" {option}", add_special_tokens=False)
         letters_at.append(label_at)
         content.append([option_at[correct], option_at[(correct + 1) % 4]])
-        ids += tokenizer.encode("\nAnswer:", add_special_tokens=False)
-        rows.append(ids)
+        rows.append(ids + answer)
         letter_ids = [token_id(tokenizer, " " + letter) for letter in LETTERS]
         candidates.append([letter_ids[correct], *(letter_ids[i] for i in range(4) if i != correct)])
         labels.append([label_at[correct], *(label_at[i] for i in range(4) if i != correct)])
@@ -97,11 +105,18 @@ class MultipleChoiceDetector(TaskDetector):
     def parameters(self) -> dict[str, object]:
         return {"questions": N_QUESTIONS, "options": len(LETTERS)}
 
+    def measure(self, lens: ModelLens, *, seed: int) -> Measurement:
+        """The task detectors' measurement, recording whether the questions were asked in a chat template."""
+        measured = super().measure(lens, seed=seed)
+        templated = chat_frame(lens.tokenizer).templated
+        return dataclasses.replace(measured, params={**measured.params, "chat_template": templated})
+
 
 class CorrectLetterDetector(MultipleChoiceDetector):
     name = "correct_letter"
     version = "2"
     head_type = "correct-letter-head"
+    ablation_effect = "lowers"  # they pick the right option's letter
     threshold = 0.5
     threshold_source = (
         "headatlas convention: Lieberum et al. show attention to the correct label without a cut-off; half of the "
@@ -175,6 +190,7 @@ class AmplificationDetector(MultipleChoiceDetector):
     name = "amplification"
     version = "1"
     head_type = "amplification-head"
+    ablation_effect = "lowers"  # they amplify the chosen letter's logit
     threshold = 0.1
     threshold_source = (
         "headatlas convention: Lieberum et al. find amplification heads by their direct effect without a cut-off; "

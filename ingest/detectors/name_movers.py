@@ -10,20 +10,36 @@ exact share of the output), so that a head that attends to the subject and
 suppresses it, which also raises the difference, is not taken for a name
 mover. Scores are shares of the model's own mean logit difference, so that
 models of any size compare.
+
+A name mover must also copy names in its weights, as Wang et al. check
+(Section 3.1): its copy score, the share of names that its OV circuit, read on
+the name alone, puts among the top 5 logits of the vocabulary
+(ingest.circuits.copy_scores), must reach COPY_SHARE; a negative name mover's
+negative copy score (the name among the bottom 5) likewise. A backup name
+mover is scored only when it belongs to no other IOI class: name movers
+(knocked out), heads writing against the IO, and copy suppression heads are
+excluded before the test, since a suppressor that relaxes once the movers are
+gone also "grows".
 Which one should you use? These find the heads that decide the answer; use
 s_inhibition for the heads that steer them.
 """
 
+import dataclasses
 import random
+from weakref import WeakKeyDictionary
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from transformers import PreTrainedTokenizerBase
 
 from ingest.attribution import direct_effects, token_directions, values_read_from
 from ingest.capture import Captured, capture
-from ingest.detectors.base import Detector
+from ingest.circuits import SIDES, Side, copy_scores, ov_unsupported
+from ingest.detectors.base import Detector, Measurement
+from ingest.detectors.copy_suppression import copy_suppression_heads
 from ingest.detectors.ioi import ioi_probes, logit_difference
-from ingest.detectors.tasks import TaskDetector, TaskProbe, fraction_of
+from ingest.detectors.task_texts import task_texts
+from ingest.detectors.tasks import TaskDetector, TaskProbe, fraction_of, single_token_words, token_id
 from ingest.hookspecs import hookimpl
 from ingest.interventions import replaced_head_outputs
 from ingest.lens import ModelLens
@@ -35,11 +51,29 @@ SHARE_SOURCE = (
     "10% of the model's mean logit difference from one head"
 )
 BASELINE = "the same head's direct effect on the logit difference of two names absent from the prompt"
+# Wang et al. (Section 3.1): a name mover's OV circuit puts the name it reads among the top 5 logits.
+COPY_TOP = 5
+# The share of names it must do so for: ours, a majority ("most names"); GPT-2 small's name movers exceed 95%.
+COPY_SHARE = 0.5
+COPY_SOURCE = (
+    f"; and a copy score of at least {COPY_SHARE:.0%} (IOI_23_ICLR_Redwood, Section 3.1: the share of names "
+    "that the head's OV circuit, applied to the name's embedding after the first MLP layer, puts among the top 5 "
+    f"logits; GPT-2 small's name movers score above 95%; the {COPY_SHARE:.0%} cut-off is ours)"
+)
+NEGATIVE_COPY_SOURCE = (
+    f"; and a negative copy score of at least {COPY_SHARE:.0%} (IOI_23_ICLR_Redwood, Section 3.1: the same "
+    f"share with the OV circuit negated, i.e. the name among the bottom 5 logits; the {COPY_SHARE:.0%} cut-off is ours)"
+)
+
+# Copy scores per model, both sides from one pass: they read weights only, so every seed and both detectors share them.
+_COPY_SCORES: WeakKeyDictionary[nn.Module, dict[Side, Tensor]] = WeakKeyDictionary()
 
 
 class IOIDetector(TaskDetector):
     """IOI prompts; the task is to prefer the IO over the subject (chance: 50%)."""
 
+    # For s_inhibition, the one subclass that sets no method of its own: path patching, a form of activation
+    # patching (its module should say so itself; tests/ingest/detectors/test_methods.py checks the label).
     method = "activation-patching"
     threshold = SHARE
     threshold_source = SHARE_SOURCE
@@ -63,35 +97,110 @@ def name_direct_effects(lens: ModelLens, captured: Captured, probe: TaskProbe) -
     return answer, control
 
 
+def ioi_name_tokens(tokenizer: PreTrainedTokenizerBase) -> Tensor:
+    """[n] ids of the IOI names that are one token with a leading space, as the prompts use them."""
+    names = single_token_words(tokenizer, task_texts().ioi.names)
+    return torch.tensor([token_id(tokenizer, " " + name) for name in names])
+
+
+def name_copy_scores(lens: ModelLens, side: Side) -> Tensor:
+    """[layer, head]: each head's copy score ("highest") or negative copy score ("lowest") on the IOI names.
+
+    Both are computed together, once per model.
+    """
+    if lens.model not in _COPY_SCORES:
+        _COPY_SCORES[lens.model] = copy_scores(lens, ioi_name_tokens(lens.tokenizer), k=COPY_TOP, sides=SIDES)
+    return _COPY_SCORES[lens.model][side]
+
+
 class NameMoverDetector(IOIDetector):
-    """Scores the share of the logit difference a head writes from the IO, with the answer (+1) or against it (-1)."""
+    """Scores the share of the logit difference a head writes from the IO, with the answer (+1) or against it (-1).
+
+    A head shows the behaviour when the base rule holds and its copy score
+    (negative copy score for sign -1) reaches COPY_SHARE. Detector.decide sees
+    scores and baselines only, so `score_heads` keeps the copy rule of the
+    model it scored in `copy_rule` ([layer, head] bool; copy scores read
+    weights only, so one rule serves every seed) and `decide` ands it in;
+    `measure` also records the copy scores in the measurement's params as
+    "copy_score", a [layer][head] nested list.
+    """
 
     name = "name_mover"
-    version = "2"
+    version = "3"
     head_type = "name-mover-head"
-    method = "scoring"  # direct logit attribution: a score over head outputs
+    method = "scoring"  # direct logit attribution and an OV-circuit copy score: scores over head outputs and weights
+    threshold_source = SHARE_SOURCE + COPY_SOURCE
     sign = 1.0
+    ablation_effect = "lowers"  # Wang et al.: knocking the name movers out lowers the logit difference
+
+    def __init__(self) -> None:
+        self.copy_rule: Tensor | None = None  # [layer, head] bool: the copy rule of the model last scored
+
+    @property
+    def copy_side(self) -> Side:
+        return "lowest" if self.sign < 0 else "highest"
+
+    def not_applicable(self, lens: ModelLens) -> str | None:
+        return ov_unsupported(lens)
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
+        self.copy_rule = name_copy_scores(lens, self.copy_side) >= COPY_SHARE  # [layer, head]
         answer, control = name_direct_effects(lens, captured, probe)
         total = logit_difference(captured.logits, probe)  # type: ignore[arg-type]
         return self.sign * fraction_of(answer, total), fraction_of(control, total).abs()
 
+    def measure(self, lens: ModelLens, *, seed: int) -> Measurement:
+        self.copy_rule = None  # a model at chance is not scored and leaves no rule behind
+        measured = super().measure(lens, seed=seed)
+        if not measured.verifiable:
+            return measured
+        copy = name_copy_scores(lens, self.copy_side)  # [layer, head], computed while scoring
+        params = {"copy_score": copy.tolist(), "copy_names": len(ioi_name_tokens(lens.tokenizer))}
+        return dataclasses.replace(measured, params={**measured.params, **params})
+
+    def decide(self, score: Tensor, baseline: Tensor) -> tuple[float, Tensor]:
+        """The base rule on the direct-effect share, and the copy rule of the model last scored."""
+        threshold, shows = super().decide(score, baseline)
+        if not shows.any():
+            return threshold, shows
+        if self.copy_rule is None or self.copy_rule.shape != score.shape:
+            raise ValueError(
+                f"{self.name} decides only on the model it last scored (score_heads or measure): "
+                "its verdict needs that model's copy scores"
+            )
+        return threshold, shows & self.copy_rule
+
+    def parameters(self) -> dict[str, object]:
+        where = "bottom" if self.sign < 0 else "top"
+        return {
+            **super().parameters(),
+            "copy_rule": f"the name among the {where} {COPY_TOP} logits of the vocabulary in the head's OV readout "
+            f"of it, for at least {COPY_SHARE:.0%} of the single-token IOI names",
+        }
+
 
 class NegativeNameMoverDetector(NameMoverDetector):
     name = "negative_name_mover"
-    version = "2"
+    version = "3"
     head_type = "negative-name-mover-head"
+    threshold_source = SHARE_SOURCE + NEGATIVE_COPY_SOURCE
     sign = -1.0
+    ablation_effect = "raises"  # they write against the IO: without them the difference grows
 
 
 class BackupNameMoverDetector(IOIDetector):
-    """Mean-ablate the name movers at the last position; backups are the heads whose direct effect then grows."""
+    """Mean-ablate the name movers at the last position; backups are the heads whose direct effect then grows.
+
+    Heads of another IOI class are not scored (NaN): the name movers knocked
+    out, heads whose share writes against the IO by the negative-mover rule,
+    and the heads the copy_suppression detector finds.
+    """
 
     name = "backup_name_mover"
-    version = "2"
+    version = "3"
     head_type = "backup-name-mover-head"
     method = "mean-ablation"
+    ablation_effect = "lowers"  # with the name movers out, the backups carry what is left of the answer
     rule = "margin"
     threshold = SHARE / 2
     threshold_source = (
@@ -99,7 +208,30 @@ class BackupNameMoverDetector(IOIDetector):
         "are knocked out, without a cut-off; growth of 5% of the mean logit difference beyond the growth that ablating "
         "as many random heads brings"
     )
-    baseline_description = "the same growth after mean-ablating as many random heads of the name movers' layers"
+    baseline_description = (
+        "the same growth after mean-ablating as many random heads of the name movers' layers; heads of another IOI "
+        "class are not scored: name movers, negative name movers and copy suppression heads"
+    )
+
+    def not_applicable(self, lens: ModelLens) -> str | None:
+        return ov_unsupported(lens)
+
+    def parameters(self) -> dict[str, object]:
+        return {
+            **super().parameters(),
+            "knocked_out": f"heads writing at least {SHARE:.0%} of the mean logit difference from the IO (name movers)",
+            "excluded": (
+                f"not scored: the heads knocked out, heads writing at least {SHARE:.0%} of it against the IO "
+                "(negative name movers), and the heads the copy_suppression detector finds at the same seed"
+            ),
+        }
+
+    def ablated_alongside(self, lens: ModelLens, probe: TaskProbe, *, seed: int) -> list[tuple[int, int]]:
+        """The name movers knocked out before the backups were scored: the backups are tested without them."""
+        captured = lens.capture(probe.input_ids, probe.attention_mask, answer_at=probe.answer_at)
+        answer, _ = name_direct_effects(lens, captured, probe)
+        before = fraction_of(answer, logit_difference(captured.logits, probe))  # type: ignore[arg-type]
+        return [(layer, head) for layer, head in (before >= SHARE).nonzero().tolist()]
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
         answer, _ = name_direct_effects(lens, captured, probe)
@@ -116,9 +248,8 @@ class BackupNameMoverDetector(IOIDetector):
         growth = self._growth(lens, probe, means, movers, before, total)
         decoys = _random_heads_like(movers, before.shape, seed=seed)
         control = self._growth(lens, probe, means, decoys, before, total)
-        excluded = torch.zeros_like(before, dtype=torch.bool)
-        for layer, head in movers:
-            excluded[layer, head] = True
+        # [layer, head] bool: name movers, negative name movers, copy suppression heads
+        excluded = (before >= SHARE) | (-before >= SHARE) | copy_suppression_heads(lens, seed=seed)
         return growth.masked_fill(excluded, float("nan")), control
 
     @staticmethod

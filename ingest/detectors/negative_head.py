@@ -10,12 +10,14 @@ you use? This one finds heads that lean the answer towards "No" whatever the
 question.
 """
 
+import dataclasses
+
 import torch
 from torch import Tensor
 
 from ingest.capture import Captured
-from ingest.detectors.base import Detector
-from ingest.detectors.probes import bos_prefix, pad_id, pad_right
+from ingest.detectors.base import Detector, Measurement
+from ingest.detectors.probes import chat_frame, pad_id, pad_right
 from ingest.detectors.task_texts import task_texts
 from ingest.detectors.tasks import TaskDetector, TaskProbe, attention_from_answer, token_id
 from ingest.hookspecs import hookimpl
@@ -25,16 +27,27 @@ EPSILON = 1e-4  # keeps the log ratio finite where a head ignores a word
 
 
 def yes_no_prompts(tokenizer) -> TaskProbe:  # type: ignore[no-untyped-def]
-    """Questions whose instruction names the options; extra marks the words "Yes", "No", "Answer" and "with"."""
+    """Questions whose instruction names the options; extra marks the words "Yes", "No", "Answer" and "with".
+
+    The template's text after {QUESTION} is the answer prefix (" Answer:"). With
+    a chat template the instruction and question are the user's message and the
+    prefix opens the assistant's turn; without one the prefix follows the question.
+    """
     texts = task_texts().yes_no
     before, after = texts.template.split("{QUESTION}")
-    head = bos_prefix(tokenizer) + tokenizer.encode(before, add_special_tokens=False)
-    marks = {word: _first(head, tokenizer, word) for word in ("Yes", "No", "Answer", "with")}
+    frame = chat_frame(tokenizer)
+    instruction = tokenizer.encode(before, add_special_tokens=False)
+    marks = {word: len(frame.before) + _first(instruction, tokenizer, word) for word in ("Yes", "No", "Answer", "with")}
+    head = frame.before + instruction
+    answer = frame.after + tokenizer.encode(after.lstrip(), add_special_tokens=False)
     yes, no = token_id(tokenizer, " Yes"), token_id(tokenizer, " No")
     rows, candidates = [], []
-    for question, answer in texts.questions:
-        rows.append(head + tokenizer.encode(question + after, add_special_tokens=False))
-        candidates.append([yes, no] if answer == "Yes" else [no, yes])
+    for question, truth in texts.questions:
+        if frame.templated:
+            rows.append(head + tokenizer.encode(question, add_special_tokens=False) + answer)
+        else:
+            rows.append(head + tokenizer.encode(question + after, add_special_tokens=False))
+        candidates.append([yes, no] if truth == "Yes" else [no, yes])
     input_ids, mask = pad_right(rows, pad_id(tokenizer))
     extra = {word: torch.full((len(rows),), at) for word, at in marks.items()}  # [batch] positions
     return TaskProbe(input_ids, mask, mask.sum(1) - 1, torch.tensor(candidates), extra)
@@ -82,6 +95,12 @@ class NegativeHeadDetector(TaskDetector):
 
     def parameters(self) -> dict[str, object]:
         return {"questions": len(task_texts().yes_no.questions), "template": task_texts().yes_no.template}
+
+    def measure(self, lens: ModelLens, *, seed: int) -> Measurement:
+        """The task detectors' measurement, recording whether the questions were asked in a chat template."""
+        measured = super().measure(lens, seed=seed)
+        templated = chat_frame(lens.tokenizer).templated
+        return dataclasses.replace(measured, params={**measured.params, "chat_template": templated})
 
 
 @hookimpl

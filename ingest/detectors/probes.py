@@ -1,7 +1,40 @@
-"""Building blocks for seeded probe inputs."""
+"""Building blocks for seeded probe inputs: the document start, the chat frame, random tokens, padding.
 
-from collections.abc import Sequence
+Every probe starts with the token its model saw before each training document
+(`document_start`, one decision for all probes, read from the tokenizer):
 
+1. a BOS the tokenizer prepends by itself: its configuration asks for one
+   before every text, so training put one there (Gemma 3's `<bos>`, Llama's);
+2. else a BOS the tokenizer names without prepending, unless the chat template
+   writes it before every turn. Qwen's own tokenizer files name no BOS (the
+   base models' EOS and pad are `<|endoftext|>`); its GGUF metadata, which our
+   loader reads, names `<|endoftext|>` as BOS, and the Qwen maintainers describe
+   that token as the separator of pretraining documents, standing before and
+   after each, and say no BOS is added to every input (QwenLM/Qwen3 issue 486,
+   QwenLM/Qwen issue 427);
+3. else the end-of-text token `<|endoftext|>` of GPT-2's byte-level BPE and the
+   vocabularies built after it, if the tokenizer defines it as a special token.
+   SmolLM2-Instruct's tokenizer config names `<|im_start|>` its BOS, but its
+   chat template opens every turn with it; the SmolLM team use no BOS and
+   separate pretraining files with the end-of-text token (huggingface/smollm
+   issue 110), which the SmolLM base checkpoints name as BOS and EOS (id 0).
+   The same rule gives `<|endoftext|>` for a Qwen tokenizer loaded from its own
+   files, which names no BOS;
+4. else nothing (the parity toy, trained on bare sequences).
+
+Attention-sink counts depend on that first token (Xiao et al. 2024), so it is
+recorded with every run (`bos_policy`), and `without_bos()` builds the same
+probes without it, for measuring how much a detector depends on it
+(bench/bos_sensitivity.py).
+"""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Literal
+
+import jinja2
 import torch
 from torch import Tensor
 from transformers import PreTrainedTokenizerBase
@@ -10,13 +43,136 @@ from ingest.detectors.base import Probe
 
 # Lowest token id sampled for random sequences: skips bytes and special tokens at the start of most vocabularies.
 FIRST_ORDINARY_TOKEN = 256
+# The end-of-text token of GPT-2's byte-level BPE and its successors (GPT-NeoX, StarCoder and SmolLM, Qwen2),
+# whose pretraining puts it between documents.
+END_OF_TEXT = "<|endoftext|>"
+# Stands in for a question while the chat template is rendered, then split on.
+CHAT_SLOT = "{QUESTION}"
+
+# Which rule of `document_start` chose the token.
+BosRule = Literal["prepended-by-tokenizer", "tokenizer-bos", "end-of-text", "none"]
+BOS_RULES: list[BosRule] = ["prepended-by-tokenizer", "tokenizer-bos", "end-of-text", "none"]
+
+# Off inside `without_bos()`: probes then start with their first real token.
+_PREPEND_BOS: ContextVar[bool] = ContextVar("prepend_bos", default=True)
+
+
+@dataclass(frozen=True)
+class DocumentStart:
+    """The token a model saw before every training document, and why we think so."""
+
+    token: str | None
+    token_id: int | None
+    rule: BosRule
+    why: str
+
+
+def document_start(tokenizer: PreTrainedTokenizerBase) -> DocumentStart:
+    """The document-start token of the model behind `tokenizer` (see the module docstring for the rules)."""
+    bos, bos_id = tokenizer.bos_token, tokenizer.bos_token_id
+    if bos is not None and bos_id is not None:
+        ids = tokenizer("a").input_ids
+        if ids and ids[0] == bos_id:
+            why = f"the tokenizer prepends its BOS {bos} to every text, so training saw it before each document"
+            return DocumentStart(bos, bos_id, "prepended-by-tokenizer", why)
+        if not _opens_every_turn(tokenizer, bos):
+            why = (
+                f"the tokenizer names {bos} its BOS without prepending it, and the chat template does not open "
+                "every turn with it, so it is taken as the document start"
+            )
+            return DocumentStart(bos, bos_id, "tokenizer-bos", why)
+    if (end_id := _special_token_id(tokenizer, END_OF_TEXT)) is not None:
+        named = f"its BOS {bos} opens every chat turn" if bos is not None else "it names no BOS"
+        why = (
+            f"the tokenizer does not prepend a BOS and {named}; it defines {END_OF_TEXT}, the end-of-text token "
+            "that GPT-2-style pretraining puts between documents, so that token stands before each one"
+        )
+        return DocumentStart(END_OF_TEXT, end_id, "end-of-text", why)
+    why = "the tokenizer prepends no BOS, names none that starts documents, and has no end-of-text token"
+    return DocumentStart(None, None, "none", why)
+
+
+def _opens_every_turn(tokenizer: PreTrainedTokenizerBase, token: str) -> bool:
+    """Whether the chat template writes `token` before each message (ChatML's <|im_start|>): a turn marker."""
+    if not tokenizer.chat_template:
+        return False
+    chat = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+    try:
+        rendered = tokenizer.apply_chat_template(chat, tokenize=False)
+    except (jinja2.TemplateError, ValueError):  # a template that refuses this chat says nothing about the token
+        return False
+    return isinstance(rendered, str) and rendered.count(token) >= len(chat)
+
+
+def _special_token_id(tokenizer: PreTrainedTokenizerBase, token: str) -> int | None:
+    """The id of `token` if the tokenizer defines it as a special token of its own (not as an unknown word)."""
+    for token_id, added in tokenizer.added_tokens_decoder.items():
+        if added.content == token and added.special:
+            return token_id
+    return None
 
 
 def bos_prefix(tokenizer: PreTrainedTokenizerBase) -> list[int]:
-    """The BOS token if the tokenizer adds one by itself (Gemma, Llama 2), else nothing (SmolLM2, Qwen)."""
-    ids = tokenizer("a").input_ids
-    bos = tokenizer.bos_token_id
-    return [bos] if bos is not None and ids and ids[0] == bos else []
+    """The document-start token every probe begins with, or nothing inside `without_bos()` or when there is none."""
+    start = document_start(tokenizer)
+    return [start.token_id] if _PREPEND_BOS.get() and start.token_id is not None else []
+
+
+def bos_policy(tokenizer: PreTrainedTokenizerBase) -> dict[str, object]:
+    """What a run records about its probes' first token: which, its id, the rule, why, and whether it was prepended."""
+    start = document_start(tokenizer)
+    return {
+        "bos": start.token,
+        "bos_id": start.token_id,
+        "rule": start.rule,
+        "why": start.why,
+        "prepended": _PREPEND_BOS.get() and start.token_id is not None,
+    }
+
+
+@contextmanager
+def without_bos() -> Iterator[None]:
+    """Build probes without the document-start token inside this block (a sensitivity measurement, not a default)."""
+    reset = _PREPEND_BOS.set(False)
+    try:
+        yield
+    finally:
+        _PREPEND_BOS.reset(reset)
+
+
+@dataclass(frozen=True)
+class ChatFrame:
+    """The tokens around a question: before it, and between it and the answer prefix the detector writes.
+
+    With a chat template, `before` is the document start and the template's
+    header up to the user's message, `after` closes the user turn and opens the
+    assistant's (add_generation_prompt); without one, `before` is the document
+    start and `after` is empty.
+    """
+
+    before: list[int]
+    after: list[int]
+    templated: bool
+
+
+def chat_frame(tokenizer: PreTrainedTokenizerBase) -> ChatFrame:
+    """The frame a question is asked in: the tokenizer's chat template when it has one, else plain text.
+
+    Instruct models are trained to answer inside their chat template; asked a
+    question as bare text, a small one may end the turn instead of answering.
+    """
+    if not tokenizer.chat_template:
+        return ChatFrame(bos_prefix(tokenizer), [], templated=False)
+    chat = [{"role": "user", "content": CHAT_SLOT}]
+    rendered = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    if not isinstance(rendered, str) or rendered.count(CHAT_SLOT) != 1:
+        raise ValueError(f"The chat template does not hold the user's message once: {rendered!r}")
+    header, footer = rendered.split(CHAT_SLOT)
+    before = tokenizer.encode(header, add_special_tokens=False)
+    start = document_start(tokenizer).token_id
+    if start is not None and before[:1] == [start]:  # templates that write the BOS themselves (Gemma, Llama 3)
+        before = before[1:]
+    return ChatFrame(bos_prefix(tokenizer) + before, tokenizer.encode(footer, add_special_tokens=False), templated=True)
 
 
 def random_tokens(tokenizer: PreTrainedTokenizerBase, shape: tuple[int, int], *, seed: int) -> Tensor:
@@ -63,7 +219,7 @@ def pad_right(rows: list[list[int]], pad_id: int) -> tuple[Tensor, Tensor]:
 
 
 def encoded_texts(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> tuple[Tensor, Tensor]:
-    """Each text after the tokenizer's BOS (if it adds one), right-padded: ids [batch, pos] and mask [batch, pos]."""
+    """Each text after the document start (bos_prefix), right-padded: ids [batch, pos] and mask [batch, pos]."""
     rows = [bos_prefix(tokenizer) + tokenizer.encode(text, add_special_tokens=False) for text in texts]
     return pad_right(rows, pad_id(tokenizer))
 

@@ -69,6 +69,7 @@ class SentimentSummarizerDetector(TaskDetector):
     version = "1"
     head_type = "sentiment-summarizer"
     method = "scoring"
+    ablation_effect = "lowers"  # the sentiment they gather is what the answer reads
     rule = "margin"
     threshold = 0.1
     threshold_source = (
@@ -94,6 +95,7 @@ class SummaryReaderDetector(TaskDetector):
     version = "1"
     head_type = "summary-reader"
     method = "scoring"  # source-resolved direct logit attribution
+    ablation_effect = "lowers"  # they write the sentiment read from the summary into the answer
     threshold = 0.1
     threshold_source = (
         "headatlas convention: Tigges et al. patch the summary position without a per-head cut-off; 10% of the "

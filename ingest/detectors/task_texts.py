@@ -1,14 +1,45 @@
-"""The task detectors' material (data/tasks.yaml), validated on load."""
+"""The task detectors' material (data/tasks.yaml), validated on load.
+
+Beyond its shape, the file must hold no empty string and, in every list of
+pairs (in-context tasks, yes/no questions), no pair twice and no pair whose
+input is its output: an identity pair such as [Mexico, Mexico] lets a model
+answer by copying the query, which is not the task the pairs stand for.
+"""
 
 from functools import cache
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.detectors.texts import DATA_DIR
+from ingest.knowledge_files import describe_validation_error
 
-Pairs = list[Annotated[list[str], Field(min_length=2, max_length=2)]]
+# The reviewed task material.
+TASKS_FILE = DATA_DIR / "tasks.yaml"
+
+Word = Annotated[str, Field(min_length=1)]
+Pair = Annotated[list[Word], Field(min_length=2, max_length=2)]
+
+
+class TaskTextsError(ValueError):
+    """tasks.yaml breaks a rule; the message names the file, the section and the entry."""
+
+
+def _distinct_pairs(pairs: list[list[str]]) -> list[list[str]]:
+    """No identity pair and no pair twice; the error names the entry."""
+    seen: dict[tuple[str, ...], int] = {}
+    for index, pair in enumerate(pairs):
+        if pair[0] == pair[1]:
+            raise ValueError(f"entry {index} {pair} maps {pair[0]!r} to itself (an identity pair)")
+        if (key := tuple(pair)) in seen:
+            raise ValueError(f"entry {index} {pair} repeats entry {seen[key]}")
+        seen[key] = index
+    return pairs
+
+
+Pairs = Annotated[list[Pair], AfterValidator(_distinct_pairs)]
 
 
 class Strict(BaseModel):
@@ -16,45 +47,59 @@ class Strict(BaseModel):
 
 
 class IOITexts(Strict):
-    names: list[str] = Field(min_length=8)
-    places: list[str] = Field(min_length=2)
-    objects: list[str] = Field(min_length=2)
-    templates: list[str] = Field(min_length=2)
+    names: list[Word] = Field(min_length=8)
+    places: list[Word] = Field(min_length=2)
+    objects: list[Word] = Field(min_length=2)
+    templates: list[Word] = Field(min_length=2)
 
 
 class SentimentTexts(Strict):
-    positive: list[str] = Field(min_length=4)
-    negative: list[str] = Field(min_length=4)
-    neutral: list[str] = Field(min_length=4)
-    templates: list[str] = Field(min_length=1)
-    answers: dict[str, str]
+    positive: list[Word] = Field(min_length=4)
+    negative: list[Word] = Field(min_length=4)
+    neutral: list[Word] = Field(min_length=4)
+    templates: list[Word] = Field(min_length=1)
+    answers: dict[str, Word]
 
 
 class MCQTexts(Strict):
-    categories: dict[str, list[str]] = Field(min_length=4)
-    question: str
+    categories: dict[str, list[Word]] = Field(min_length=4)
+    question: Word
 
 
 class ConflictTexts(Strict):
-    template: str
+    template: Word
 
 
 class YesNoTexts(Strict):
-    template: str
+    template: Word
     questions: Pairs = Field(min_length=8)
 
 
 class TaskTexts(Strict):
     ioi: IOITexts
-    sequences: dict[str, list[str]] = Field(min_length=2)
+    sequences: dict[str, list[Word]] = Field(min_length=2)
     icl_tasks: dict[str, Pairs] = Field(min_length=2)
     sentiment: SentimentTexts
-    acronyms: dict[str, list[str]]
+    acronyms: dict[str, list[Word]]
     mcq: MCQTexts
     conflict: ConflictTexts
     yes_no: YesNoTexts
 
 
+def load_task_texts(path: Path) -> TaskTexts:
+    """Read and check a task file.
+
+    Raises:
+        TaskTextsError: naming the file, the section (e.g. icl_tasks, country_capital) and the entry at fault.
+    """
+    raw: Any = yaml.safe_load(path.read_text())
+    try:
+        return TaskTexts.model_validate(raw)
+    except ValidationError as error:
+        described = describe_validation_error(str(path), raw if isinstance(raw, dict) else {}, error)
+        raise TaskTextsError(described) from error
+
+
 @cache
 def task_texts() -> TaskTexts:
-    return TaskTexts.model_validate(yaml.safe_load((DATA_DIR / "tasks.yaml").read_text()))
+    return load_task_texts(TASKS_FILE)

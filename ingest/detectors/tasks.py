@@ -18,7 +18,9 @@ from torch import Tensor
 from transformers import PreTrainedTokenizerBase
 
 from ingest.capture import Captured
+from ingest.confirmation import Confirmation, Direction, Head, confirm_by_ablation
 from ingest.detectors.base import Detector, Measurement, TaskAccuracy
+from ingest.interventions import replaced_head_outputs
 from ingest.lens import ModelLens
 
 
@@ -45,13 +47,39 @@ def answered_correctly(logits: Tensor, probe: TaskProbe) -> Tensor:
     return logits.gather(1, probe.candidates).argmax(dim=1) == 0
 
 
+def answer_margin(logits: Tensor, probe: TaskProbe) -> Tensor:
+    """[batch]: the right answer's logit minus the mean of the other candidates' (the IOI logit difference for two)."""
+    chosen = logits.gather(1, probe.candidates)  # [batch, n_candidates]
+    return chosen[:, 0] - chosen[:, 1:].mean(dim=1)
+
+
+@torch.no_grad()
+def answer_logits(lens: ModelLens, probe: TaskProbe) -> Tensor:
+    """[batch, vocab]: the logits at each row's answer position, computing the unembedding only there."""
+    positions = probe.answer_at.unique()  # [n_positions], sorted
+    output = lens.model(
+        input_ids=probe.input_ids, attention_mask=probe.attention_mask, use_cache=False, logits_to_keep=positions
+    )
+    rows = torch.arange(len(probe.answer_at))
+    return output.logits[rows, torch.searchsorted(positions, probe.answer_at)].float()
+
+
 def task_accuracy(logits: Tensor, probe: TaskProbe) -> TaskAccuracy:
     correct = answered_correctly(logits, probe)
     return TaskAccuracy(correct=int(correct.sum()), total=len(correct), chance=1 / probe.candidates.shape[1])
 
 
 class TaskDetector(Detector):
-    """Check the task on one captured pass, then score heads; subclasses say how."""
+    """Check the task on one captured pass, then score heads; subclasses say how.
+
+    `ablation_effect` is what the head type predicts for its heads found as a
+    set: mean-ablating them at the answer position lowers the answer's margin
+    over the other candidates (heads that carry the answer) or raises it (heads
+    that write against it). None for types defined otherwise (by their
+    weights, or by what a probe reads from them).
+    """
+
+    ablation_effect: ClassVar[Direction | None] = None
 
     @abstractmethod
     def task_inputs(self, tokenizer: PreTrainedTokenizerBase, *, seed: int) -> TaskProbe:
@@ -64,6 +92,37 @@ class TaskDetector(Detector):
     def not_applicable(self, lens: ModelLens) -> str | None:
         """Why the test cannot run on this model at all, if it cannot."""
         return None
+
+    def ablated_alongside(self, lens: ModelLens, probe: TaskProbe, *, seed: int) -> list[Head]:
+        """Heads ablated in every condition of the confirmation, the clean one included (backups: the name movers)."""
+        return []
+
+    def confirmation_probe(self, lens: ModelLens, *, seed: int) -> TaskProbe:
+        """The prompts whose answer margin the heads found should move: the task's, unless scored on others."""
+        return self.task_inputs(lens.tokenizer, seed=seed)
+
+    def confirm(self, lens: ModelLens, heads: list[Head], *, seed: int) -> Confirmation | None:
+        if self.ablation_effect is None:
+            return None
+        probe = self.confirmation_probe(lens, seed=seed)
+        captured = lens.capture(probe.input_ids, probe.attention_mask, answer_at=probe.answer_at)
+        rows = torch.arange(len(probe.answer_at))
+        means = captured.head_outputs[:, rows, probe.answer_at].mean(dim=1)  # [layer, head, d_head]: the task's mean
+        alongside = self.ablated_alongside(lens, probe, seed=seed)
+
+        def margin_with(ablated: list[Head]) -> Tensor:
+            chosen = [list(head) for head in [*alongside, *ablated]]
+            with replaced_head_outputs(lens.model, chosen, means, probe.answer_at):
+                return answer_margin(answer_logits(lens, probe), probe)  # [batch]
+
+        return confirm_by_ablation(
+            heads,
+            margin_with,
+            expected=self.ablation_effect,
+            metric="logit of the right answer minus the mean logit of the other candidates, at the answer position",
+            shape=(lens.n_layers, lens.n_heads),
+            seed=seed,
+        )
 
     def measure(self, lens: ModelLens, *, seed: int) -> Measurement:
         if (reason := self.not_applicable(lens)) is not None:

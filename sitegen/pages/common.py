@@ -53,9 +53,16 @@ def verification_cell(cell: ModelVerification) -> str:
     if cell.status == "not-verifiable":
         return "not verifiable"
     if not cell.found:
-        return f"not found (0 of {cell.heads_scored})"
-    best = f", best {head_label(cell.best.layer, cell.best.head)} {md.score(cell.best.score)}" if cell.best else ""
-    return f"**found**: {cell.heads_found} of {cell.heads_scored}{best}"
+        unconfirmed = f"; {cell.candidates} candidates not confirmed by ablation" if cell.candidates else ""
+        return f"not found (0 of {cell.heads_scored}{unconfirmed})"
+    best = f", best {head_label(cell.best.layer, cell.best.head)} {best_estimate(cell)}" if cell.best else ""
+    confirmed = ", confirmed by ablation" if cell.confirmation == "confirmed" else ""
+    return f"**found**: {cell.heads_found} of {cell.heads_scored}{best}{confirmed}"
+
+
+def best_estimate(cell: ModelVerification) -> str:
+    best = cell.best
+    return "–" if best is None else md.estimate(best.score, best.score_low, best.score_high, best.pass_rate)
 
 
 def depth_span(depths: list[float]) -> str:

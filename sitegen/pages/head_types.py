@@ -12,6 +12,7 @@ from sitegen.data import SiteData
 from sitegen.figures import Figures
 from sitegen.pages.common import (
     Page,
+    best_estimate,
     depth_span,
     evidence,
     head_json_link,
@@ -167,13 +168,20 @@ def _model_verification(
             md.admonition("warning", "Not verifiable on this model", reason),
         ).strip()
     if cell.found:
-        best = f"; the strongest is {head_label(cell.best.layer, cell.best.head)} ({md.score(cell.best.score)})"
+        best = f"; the strongest is {head_label(cell.best.layer, cell.best.head)} ({best_estimate(cell)})"
         outcome = (
             f"{cell.heads_found} of {cell.heads_scored} scored heads show the behaviour{best if cell.best else ''}"
         )
     else:
         outcome = f"none of the {cell.heads_scored} scored heads shows the behaviour"
+        if cell.confirmation == "not confirmed":
+            outcome += (
+                f" ({cell.candidates} passed the per-head test, but ablating them together did not move the task "
+                "the way this head type predicts, beyond random sets of heads)"
+            )
     lines = [f"Detector {detectors} on {model_link(data, cell.model, here)}: {outcome}.{task}"]
+    if cell.confirmation == "confirmed":
+        lines.append("Ablating the heads found together moves the task the predicted way, beyond random head sets.")
     if cell.found:
         layers = ", ".join(map(str, cell.found_layers))
         lines.append(f"Found at layers {layers} (relative depth {depth_span(cell.found_relative_depths)}).")
@@ -184,8 +192,12 @@ def _model_verification(
         )
     found = [(m, v) for m, v in data.found_verdicts(head_type.slug) if m.model.slug == cell.model]
     if found:
-        heads = ", ".join(f"{head_json_link(cell.model, v.layer, v.head)} {md.score(v.score)}" for _, v in found)
-        lines.append(f"Heads found, best first: {heads}.")
+        estimates = [md.estimate(v.score, v.score_low, v.score_high, v.pass_rate) for _, v in found]
+        heads = ", ".join(
+            f"{head_json_link(cell.model, v.layer, v.head)} {estimate}"
+            for (_, v), estimate in zip(found, estimates, strict=True)
+        )
+        lines.append(f"Heads found, best first (mean score, 95% interval, seeds passed): {heads}.")
     shown = [md.figure(figures.runs[run], here) for run in cell.runs if run in figures.runs]
     return md.page(heading, " ".join(lines), *shown).strip()
 

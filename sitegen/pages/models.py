@@ -116,7 +116,8 @@ def _verified(model: ModelData, data: SiteData, here: str) -> str:
     ]
     intro = (
         f"{len(model.verified_heads)} of {model.model.n_layers * model.model.n_heads} heads show at least one "
-        "behaviour; each with the head types it shows and its score (threshold in brackets)."
+        "behaviour; each with the head types it shows, its mean score over the seeds with its 95% interval, "
+        "and the threshold in brackets."
     )
     table = md.table(["Head", "Shows"], rows)
     return md.page(intro, _fold(table, len(rows), f"All {len(rows)} heads found")).strip()
@@ -125,7 +126,7 @@ def _verified(model: ModelData, data: SiteData, here: str) -> str:
 def _behaviours(head: HeadPublic, data: SiteData, here: str) -> str:
     return "; ".join(
         f"{head_type_link(data, s.head_type, here) if s.head_type else md.code(s.detector)} "
-        f"{md.score(s.score)} ({md.score(s.threshold)})"
+        f"{md.estimate(s.score, s.score_low, s.score_high, s.pass_rate)} ({md.score(s.threshold)})"
         for s in head.scores
     )
 
@@ -159,16 +160,19 @@ def _run_section(grid: RunGrid, data: SiteData, figures: Figures, here: str) -> 
     rows = [
         ["Detector", f"{md.code(run.detector)} version {md.code(run.detector_version)}"],
         ["Method", _method(run.method, data, here)],
-        ["Rule", md.escape(rule_text(grid)) + ", and above the baseline" if run.status == "complete" else "–"],
+        ["Rule", md.escape(rule_text(grid)) + " on the mean over the seeds" if run.status == "complete" else "–"],
+        ["Test", md.escape(_test_text(run.evidence)) if run.evidence else "not recorded"],
         ["Where the rule comes from", md.escape(str(params.get("threshold_source", "not recorded")))],
         ["Probe", md.escape(str(params.get("probe", "not recorded")))],
         ["Baseline", md.escape(str(params.get("baseline", "not recorded")))],
-        ["Seed, code", f"{run.seed}, {md.code(run.code_version)}"],
+        ["Seeds, code", f"{', '.join(map(str, run.seeds or [run.seed]))}; {md.code(run.code_version)}"],
         ["Time", f"{run.timings['total']:.1f} s" if "total" in run.timings else "–"],
         ["Run", f"[`{links.api_run(run.id)}`]({links.api_run(run.id)})"],
     ]
     if run.task:
         rows.append(["Task accuracy", f"{run.task.correct} of {run.task.total}, chance {run.task.chance:.0%}"])
+    if run.confirmation:
+        rows.append(["Causal confirmation", md.escape(_confirmation_text(run.confirmation))])
     blocks = [
         f"### {md.escape(title)} · {md.code(run.detector)} {{ #{_run_anchor(grid)} }}",
         md.table(["Fact", "Value"], rows),
@@ -178,6 +182,24 @@ def _run_section(grid: RunGrid, data: SiteData, figures: Figures, here: str) -> 
         blocks.append(md.admonition("warning", title, md.escape(run.error)))
     blocks.append(md.figure(figures.runs[run.id], here) if run.id in figures.runs else "The run scored no head.")
     return md.page(*blocks).strip()
+
+
+def _test_text(evidence: dict[str, object]) -> str:
+    share = float(evidence["min_pass_rate"])  # type: ignore[arg-type]
+    return (
+        f"{evidence['test']}; found when q < {evidence['alpha']} and the rule passes in at least {share:.0%} "
+        f"of the seeds ({evidence['min_pass_rate_source']}); {evidence['interval']}"
+    )
+
+
+def _confirmation_text(confirmation: dict[str, object]) -> str:
+    low, high = confirmation["interval"]  # type: ignore[misc]
+    return (
+        f"{confirmation['status']}: {confirmation['method']}; the metric ({confirmation['metric']}) should be "
+        f"{confirmation['expected']} by it; change {float(confirmation['effect']):+.3f} "  # type: ignore[arg-type]
+        f"[{low:+.3f}, {high:+.3f}], against {confirmation['random_sets']} random sets of as many heads "
+        f"from the same layers, p = {float(confirmation['p_value']):.2f}"  # type: ignore[arg-type]
+    )
 
 
 def _method(slug: str | None, data: SiteData, here: str) -> str:

@@ -35,6 +35,7 @@ def add_run(
             head_type_id=type_id,
             params={"batch": 4},
             seed=0,
+            seeds=[0, 1, 2, 3, 4],
             code_version="test",
             status="complete",
             started_at=STARTED,
@@ -59,6 +60,9 @@ def add_run(
                     head_id=head.id,  # type: ignore[arg-type]
                     head_type_id=type_id,  # type: ignore[arg-type]
                     score=score,
+                    score_low=round(score - 0.05, 3),
+                    score_high=round(score + 0.05, 3),
+                    pass_rate=1.0 if score >= threshold else 0.0,
                     threshold=threshold,
                     shows_behaviour=score >= threshold,
                     reported_head_id=reported.get(head.id),

@@ -92,7 +92,15 @@ def test_one_head_type_summarises_verification_per_model(client: TestClient) -> 
     assert gpt2["found"] and gpt2["detectors"] == ["induction"]
     assert (gpt2["heads_scored"], gpt2["heads_found"]) == (143, 3)
     assert gpt2["found_layers"] == [1, 5] and gpt2["found_relative_depths"] == [0.091, 0.455]
-    assert gpt2["best"] == {"layer": 5, "head": 5, "score": 0.9, "label": "L5H5"}
+    assert gpt2["best"] == {
+        "layer": 5,
+        "head": 5,
+        "score": 0.9,
+        "score_low": 0.85,
+        "score_high": 0.95,
+        "pass_rate": 1.0,
+        "label": "L5H5",
+    }
     assert (gpt2["reported_confirmed"], gpt2["reported_contradicted"]) == (2, 2)
 
 

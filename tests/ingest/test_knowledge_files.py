@@ -220,3 +220,27 @@ def test_index_zero_is_rejected_when_the_paper_counts_from_one(knowledge_dir: Pa
 
     edit_yaml(knowledge_dir / "reported_heads/ioi-gpt2-small.yaml", one_based)
     rejected(knowledge_dir, "'0.0' (base 1) is outside")
+
+
+def _method(data: dict, slug: str) -> dict:  # type: ignore[type-arg]
+    methods = (m for family in data["families"] for kind in family["kinds"] for m in kind["methods"])
+    return next(m for m in methods if m["slug"] == slug)
+
+
+def test_method_extension_without_note_is_rejected(knowledge_dir: Path) -> None:
+    edit_yaml(knowledge_dir / "methods.yaml", lambda d: _method(d, "attribution-patching").pop("extension_note"))
+    rejected(knowledge_dir, "methods.yaml", "slug 'attribution-patching'", "field 'extension_note'")
+
+
+def test_extension_note_on_a_survey_method_is_rejected(knowledge_dir: Path) -> None:
+    edit_yaml(knowledge_dir / "methods.yaml", lambda d: _method(d, "mean-ablation").update(extension_note="ours"))
+    rejected(knowledge_dir, "slug 'mean-ablation'", "only an extension has one")
+
+
+def test_attribution_patching_is_a_method_of_our_own_that_cites_its_sources(knowledge_dir: Path) -> None:
+    knowledge = load_knowledge(knowledge_dir)
+    methods = {m.slug: m for f in knowledge.methods.families for k in f.kinds for m in k.methods}
+    added = methods["attribution-patching"]
+    assert added.source == "extension" and added.extension_note is not None
+    assert "Nanda" in added.extension_note and "2310.10348" in added.extension_note
+    assert {m.source for slug, m in methods.items() if slug != "attribution-patching"} == {"survey-table"}

@@ -131,7 +131,7 @@ def test_a_task_done_at_chance_is_stored_as_not_verifiable_without_verdicts(engi
     assert report.outcomes[0].status == "not-verifiable"
     with Session(engine) as session:
         run = session.exec(select(Run)).one()
-        assert (run.status, run.task_correct, run.task_total, run.task_chance) == ("not-verifiable", 12, 48, 0.25)
+        assert (run.status, run.task_total, run.task_chance) == ("not-verifiable", 5 * 48, 0.25)  # pooled over seeds
         assert run.error.startswith("not verifiable on this model: it does the task at chance")
         assert session.exec(select(func.count()).select_from(Verdict)).one() == 0
 
@@ -145,5 +145,47 @@ def test_a_task_detectors_run_lists_its_task_accuracy(engine: Engine, verify) ->
     verify("negative_name_mover")
     with Session(engine) as session:
         (run,) = list_runs(session=session)
-    assert run.status == "complete" and (run.task.correct, run.task.total, run.task.chance) == (42, 48, 0.5)
+    assert run.status == "complete" and (run.task.correct, run.task.total, run.task.chance) == (238, 5 * 48, 0.5)
     assert run.head_type == "negative-name-mover-head" and run.heads_found == 1
+
+
+def test_a_run_draws_five_seeds_by_default_and_stores_its_test(engine: Engine, verify) -> None:  # type: ignore[no-untyped-def]
+    verify("positional")
+    with Session(engine) as session:
+        (run,) = list_runs(session=session)
+    assert run.seeds == [0, 1, 2, 3, 4]
+    assert run.evidence["correction"] == "benjamini-hochberg" and run.evidence["min_pass_rate"] == 0.8
+    assert "paired t-test" in str(run.evidence["test"])
+
+
+def test_every_verdict_carries_its_interval_pass_rate_and_corrected_p_value(engine: Engine, verify) -> None:  # type: ignore[no-untyped-def]
+    verify("positional")
+    with Session(engine) as session:
+        verdicts = list_verdicts(session=session, detector="positional", found_only=False)
+    for v in verdicts:
+        assert v.score_low <= v.score <= v.score_high
+        assert 0.0 <= v.pass_rate <= 1.0 and v.q_value >= v.p_value
+    assert all(v.pass_rate >= 0.8 and v.q_value < 0.05 for v in verdicts if v.shows_behaviour)
+
+
+def test_a_run_over_other_seeds_is_not_taken_for_a_done_one(engine: Engine, verify, smollm2, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    verify("positional")
+    again = verify_model(engine, VerifyOptions(model="smollm2", detectors=("positional",), seeds=3), cache_dir=tmp_path)
+    assert [o.status for o in again.outcomes] == ["complete"]
+    with Session(engine) as session:
+        assert [run.seeds for run in list_runs(session=session)] == [[0, 1, 2]]
+
+
+def test_heads_whose_ablation_does_not_confirm_them_are_not_found(engine: Engine, verify, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from ingest.confirmation import Confirmation
+    from ingest.detectors.positional import PositionalDetector
+
+    def fails(self, lens, heads, *, seed):  # type: ignore[no-untyped-def]
+        return Confirmation(heads, "m", "lowers", 1.0, 0.2, 0.1, 0.3, [0.0] * 19, 1.0)
+
+    monkeypatch.setattr(PositionalDetector, "confirm", fails)
+    verify("positional")
+    with Session(engine) as session:
+        (run,) = list_runs(session=session)
+        assert run.heads_found == 0 and run.confirmation["status"] == "not confirmed"
+        assert run.confirmation["heads"]  # the candidates stay on record

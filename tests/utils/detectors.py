@@ -1,22 +1,29 @@
-"""Checks shared by the detector test modules: a golden best head, and a control that does not pass."""
+"""Checks shared by the detector test modules: a golden best head with its interval, a control that does not pass."""
 
 from ingest.detectors.base import Detector
 from ingest.write_runs import RunResult
 
 # CPU float32 kernels may sum in another order on another machine.
 ATOL = 2e-3
+# Seeds the detector tests run, as `headatlas verify` does by default.
+SEEDS = 5
+# (layer, head, mean score over the seeds, low and high ends of its 95% interval)
+Golden = tuple[int, int, float, float, float]
 
 
 def strongest_head(result: RunResult, detector: Detector) -> tuple[int, int]:
-    """The highest score, or for margin rules the highest score above the baseline."""
+    """The highest mean score, or for margin rules the highest mean score above the baseline."""
     strength = result.scores - result.baselines if detector.rule == "margin" else result.scores
     return divmod(int(strength.nan_to_num(-1.0).argmax()), strength.shape[1])
 
 
-def assert_golden(result: RunResult, detector: Detector, golden: tuple[int, int, float]) -> None:
-    layer, head, score = golden
+def assert_golden(result: RunResult, detector: Detector, golden: Golden) -> None:
+    layer, head, mean, low, high = golden
+    evidence = result.evidence
     assert strongest_head(result, detector) == (layer, head)
-    assert abs(float(result.scores[layer, head]) - score) < ATOL
+    assert abs(float(evidence.mean[layer, head]) - mean) < ATOL
+    assert abs(float(evidence.low[layer, head]) - low) < ATOL
+    assert abs(float(evidence.high[layer, head]) - high) < ATOL
 
 
 def assert_control_fails(result: RunResult, detector: Detector, layer: int, head: int) -> None:

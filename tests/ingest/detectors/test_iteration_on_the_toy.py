@@ -8,7 +8,7 @@ from ingest.model_loading import LoadedModel
 from ingest.plugins import detectors
 from ingest.toy_models import parity_accuracy
 from ingest.verify import run_detector
-from tests.utils.detectors import assert_control_fails
+from tests.utils.detectors import SEEDS, assert_control_fails
 
 pytestmark = pytest.mark.model
 
@@ -17,7 +17,7 @@ ITERATION = detectors(entrypoints=False)["iteration"]
 
 @pytest.fixture(scope="module")
 def result(iteration_toy):  # type: ignore[no-untyped-def]
-    return run_detector(iteration_toy, ITERATION, seed=0)
+    return run_detector(iteration_toy, ITERATION, seed=0, n_seeds=SEEDS)
 
 
 def test_the_toy_has_learned_parity(iteration_toy) -> None:  # type: ignore[no-untyped-def]
@@ -32,7 +32,7 @@ def test_the_toy_is_catalogued_as_a_toy(iteration_toy) -> None:  # type: ignore[
 
 
 def test_the_toy_answers_every_parity_prompt(result) -> None:  # type: ignore[no-untyped-def]
-    assert result.task.correct == result.task.total == 96
+    assert result.task.correct == result.task.total == 96 * SEEDS
 
 
 def test_the_iteration_head_is_the_second_layer_head(result) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Causal and task detectors on SmolLM2-135M-Instruct, seed 0: the task check, the best head, and its control.
+"""Causal and task detectors on SmolLM2-135M-Instruct over seeds 0-4: task, best head, control, ablation.
 
 Golden heads and scores were measured with this code on the bundled Q4_1
 weights. A detector whose task SmolLM2 does at chance must say so rather than
@@ -9,55 +9,83 @@ runs on the toy model trained for it, in test_iteration_on_the_toy).
 import pytest
 import torch
 
-from ingest.attribution import head_output_gradients, patching_effects
 from ingest.capture import capture
+from ingest.confirmation import random_sets_like
 from ingest.detectors.base import PatternDetector
-from ingest.detectors.ioi import ioi_probes, logit_difference
+from ingest.detectors.ioi import ioi_probes
 from ingest.detectors.multiple_choice import label_shares, marked
+from ingest.detectors.s_inhibition import N_RANDOM
 from ingest.detectors.tasks import attention_from_answer, task_accuracy
-from ingest.interventions import replaced_head_outputs
+from ingest.interventions import Head
 from ingest.lens import ModelLens
+from ingest.path_patching import PatchingPrompts, activation_patching
 from ingest.plugins import detectors
 from ingest.verify import run_detector
-from tests.utils.detectors import assert_control_fails, assert_golden
+from tests.ingest.test_path_patching import by_hand
+from tests.utils.detectors import SEEDS, assert_control_fails, assert_golden
 
 pytestmark = pytest.mark.model
 
-# detector -> (layer, head, score) of its strongest head on SmolLM2 at seed 0.
+# detector -> (layer, head, mean, low, high) of its strongest head on SmolLM2 over seeds 0-4, with its 95% interval.
+# Capital recall, acronyms and the OV readouts draw the same material at every seed: their intervals have no width.
 GOLDEN = {
-    "name_mover": (23, 0, 0.270),
-    "negative_name_mover": (24, 4, 0.245),
-    "backup_name_mover": (24, 4, 0.185),
-    "s_inhibition": (23, 3, 0.187),
-    "copy_suppression": (23, 3, 0.664),
-    "function_vector": (20, 5, 0.122),
-    "truthfulness": (11, 8, 0.958),
-    "memory_head": (24, 4, 0.338),
-    "context_head": (23, 1, 0.322),
-    "letter_mover": (17, 4, 0.825),
-    "subject_head": (23, 4, 0.217),
-    "semantic_induction": (23, 2, 0.597),
-    "mover_head": (23, 4, 0.921),
-    "consistency": (16, 0, 1.0),
+    "name_mover": (23, 0, 0.282, 0.273, 0.293),
+    "negative_name_mover": (24, 4, 0.256, 0.242, 0.271),
+    "backup_name_mover": (24, 5, 0.056, 0.053, 0.058),
+    "s_inhibition": (20, 0, 0.116, 0.103, 0.129),
+    "function_vector": (20, 5, 0.117, 0.100, 0.133),
+    "truthfulness": (19, 3, 0.937, 0.925, 0.946),
+    "memory_head": (24, 4, 0.286, 0.263, 0.309),
+    "context_head": (23, 1, 0.287, 0.272, 0.305),
+    "letter_mover": (17, 4, 0.812, 0.812, 0.812),
+    "subject_head": (23, 4, 0.203, 0.203, 0.203),
+    "semantic_induction": (23, 2, 0.597, 0.597, 0.597),
+    "mover_head": (23, 4, 0.935, 0.935, 0.935),
+    "consistency": (19, 3, 0.993, 0.986, 1.000),
 }
-# detector -> (correct, total) of SmolLM2 on the detector's task at seed 0.
+# Head types whose heads pass the per-head evidence but whose set, ablated together, does not move the task the way
+# the type predicts beyond random sets: SmolLM2's name movers raise the logit difference when ablated.
+NOT_CONFIRMED = {"name_mover", "backup_name_mover", "sentiment_summarizer"}
+# Head types whose heads found are confirmed as a set.
+CONFIRMED = {
+    "negative_name_mover",
+    "s_inhibition",
+    "function_vector",
+    "memory_head",
+    "context_head",
+    "letter_mover",
+    "subject_head",
+    "mover_head",
+}
+# detector -> (correct, total) of SmolLM2 on the detector's task, pooled over seeds 0-4.
 TASKS = {
-    "name_mover": (42, 48),
-    "successor": (41, 44),
-    "function_vector": (40, 48),
-    "correct_letter": (12, 48),
-    "sentiment_summarizer": (40, 40),
-    "truthfulness": (30, 30),
-    "memory_head": (30, 30),
-    "negative_head": (11, 24),
-    "letter_mover": (27, 28),
-    "mover_head": (30, 30),
-    "iteration": (53, 96),
-    "accuracy": (31, 54),
-    "consistency": (19, 30),
+    "name_mover": (238, 240),
+    "successor": (204, 220),
+    "function_vector": (182, 240),
+    "correct_letter": (51, 240),
+    "sentiment_summarizer": (200, 200),
+    "truthfulness": (145, 145),
+    "memory_head": (145, 145),
+    "negative_head": (60, 120),
+    "letter_mover": (131, 140),
+    "mover_head": (145, 145),
+    "iteration": (262, 480),
+    "accuracy": (141, 270),
+    "consistency": (91, 145),
 }
 # Tested on SmolLM2 and found nowhere: the strongest head stays below this score.
-ABSENT = {"successor": 0.3, "relation_head": 0.05, "mixed_head": 0.05, "summary_reader": 0.05, "accuracy": 0.62}
+# Copy suppression: no word lands among the 10 lowest of SmolLM2's 49,152 tokens for more than 24.1% of the words.
+ABSENT = {
+    "successor": 0.3,
+    "relation_head": 0.05,
+    "mixed_head": 0.05,
+    "summary_reader": 0.05,
+    "accuracy": 0.62,
+    "copy_suppression": 0.25,
+}
+# S-inhibition shares of the logit difference: the detector's one-position passes and the whole-prompt re-run by
+# hand sum float32 in other orders (they agree to ~1e-5); this leaves room for another machine's kernels.
+PATH_ATOL = 1e-3
 # Multiple-choice detectors: SmolLM2 answers at chance, so their scores are checked apart from any verdict.
 MULTIPLE_CHOICE = ["correct_letter", "single_letter", "constant", "content_gatherer", "amplification"]
 CHECKED = sorted(set(GOLDEN) | set(TASKS) | set(ABSENT) | set(MULTIPLE_CHOICE) | {"sentiment_summarizer"})
@@ -65,7 +93,13 @@ CHECKED = sorted(set(GOLDEN) | set(TASKS) | set(ABSENT) | set(MULTIPLE_CHOICE) |
 
 @pytest.fixture(scope="module")
 def results(smollm2):  # type: ignore[no-untyped-def]
-    return {name: run_detector(smollm2, detectors(entrypoints=False)[name], seed=0) for name in CHECKED}
+    return {name: run_detector(smollm2, detectors(entrypoints=False)[name], seed=0, n_seeds=SEEDS) for name in CHECKED}
+
+
+def at_seed_0(result):  # type: ignore[no-untyped-def]
+    """Seed 0's scores and measured parameters: the S-inhibition checks re-run that seed's prompts by hand."""
+    params = result.params.get("by_seed", {}).get("0", result.params)
+    return result.evidence.scores[0], result.evidence.baselines[0], params
 
 
 def test_every_causal_and_task_detector_is_checked_here() -> None:
@@ -84,11 +118,32 @@ def test_best_head_matches_its_golden_score(results, name: str) -> None:  # type
     assert_golden(results[name], detectors(entrypoints=False)[name], GOLDEN[name])
 
 
-@pytest.mark.parametrize("name", sorted(GOLDEN))
+@pytest.mark.parametrize("name", sorted(set(GOLDEN) - NOT_CONFIRMED))
 def test_best_head_shows_the_behaviour_and_its_control_does_not(results, name: str) -> None:  # type: ignore[no-untyped-def]
-    layer, head, _ = GOLDEN[name]
+    layer, head, *_ = GOLDEN[name]
     assert bool(results[name].shows_behaviour[layer, head])
     assert_control_fails(results[name], detectors(entrypoints=False)[name], layer, head)
+
+
+@pytest.mark.parametrize("name", sorted(NOT_CONFIRMED))
+def test_heads_that_ablation_does_not_confirm_are_kept_as_candidates_and_not_found(results, name: str) -> None:  # type: ignore[no-untyped-def]
+    result = results[name]
+    assert result.confirmation is not None and not result.confirmation.confirmed
+    assert result.confirmation.heads and not result.shows_behaviour.any()
+
+
+@pytest.mark.parametrize("name", sorted(CONFIRMED))
+def test_heads_found_are_confirmed_by_ablating_them_together(results, name: str) -> None:  # type: ignore[no-untyped-def]
+    confirmation = results[name].confirmation
+    assert confirmation is not None and confirmation.confirmed
+
+
+@pytest.mark.parametrize("name", sorted(CONFIRMED | NOT_CONFIRMED))
+def test_a_random_head_set_of_the_same_size_does_not_confirm(smollm2, results, name: str) -> None:  # type: ignore[no-untyped-def]
+    detector, lens = detectors(entrypoints=False)[name], ModelLens(smollm2.model, smollm2.tokenizer)
+    heads = results[name].confirmation.heads
+    decoys = random_sets_like(heads, (lens.n_layers, lens.n_heads), seed=123, count=1)[0]
+    assert not detector.confirm(lens, decoys, seed=0).confirmed
 
 
 @pytest.mark.parametrize("name", [*MULTIPLE_CHOICE, "negative_head", "iteration"])
@@ -107,11 +162,11 @@ def test_a_head_type_tested_and_not_found_is_a_complete_run_without_heads(result
     assert float(result.scores.max()) < ABSENT[name]
 
 
-def test_sentiment_summarizers_beat_the_neutral_word_control(results) -> None:  # type: ignore[no-untyped-def]
+def test_sentiment_summarizer_candidates_beat_the_neutral_word_control(results) -> None:  # type: ignore[no-untyped-def]
     result = results["sentiment_summarizer"]
-    found = result.shows_behaviour
-    assert found.any()
-    assert bool(((result.scores - result.baselines)[found] >= 0.1).all())
+    candidates = result.confirmation.heads
+    assert candidates
+    assert all(float(result.scores[h] - result.baselines[h]) >= 0.1 for h in candidates)
 
 
 def test_ioi_is_at_chance_on_corrupted_prompts(smollm2) -> None:  # type: ignore[no-untyped-def]
@@ -120,25 +175,63 @@ def test_ioi_is_at_chance_on_corrupted_prompts(smollm2) -> None:  # type: ignore
     assert not task_accuracy(captured.logits, corrupted).verifiable
 
 
-def test_attribution_patching_agrees_with_real_patching_on_the_best_s_inhibition_head(smollm2) -> None:  # type: ignore[no-untyped-def]
+def _s_inhibition_prompts(smollm2) -> PatchingPrompts:  # type: ignore[no-untyped-def]
+    """The seed-0 IOI prompts and their ABC twins, reading logit(IO) and logit(S)."""
     probes = ioi_probes(smollm2.tokenizer, seed=0)
     clean, corrupted = probes.clean, probes.corrupted
-    layer, head, _ = GOLDEN["s_inhibition"]
-    rows = torch.arange(len(clean.answer_at))
-    corrupted_z = capture(smollm2.model, corrupted.input_ids, corrupted.attention_mask).head_outputs
-    mean_corrupted = corrupted_z[:, rows, corrupted.answer_at].mean(dim=1)  # [layer, head, d_head]
-    lens = ModelLens(smollm2.model, smollm2.tokenizer)
-    z, grad, before = head_output_gradients(
-        lens, clean.input_ids, clean.attention_mask, clean.answer_at, lambda logits: logit_difference(logits, clean)
+    return PatchingPrompts(
+        clean.input_ids, corrupted.input_ids, clean.attention_mask, clean.answer_at, clean.candidates
     )
-    last = torch.zeros(clean.input_ids.shape, dtype=torch.bool)
-    last[rows, clean.answer_at] = True
-    estimate = float(patching_effects(z, grad, mean_corrupted[:, None, None], last)[layer, :, head].mean())
-    with replaced_head_outputs(smollm2.model, [[layer, head]], mean_corrupted, clean.answer_at):
-        after = capture(smollm2.model, clean.input_ids, clean.attention_mask, answer_at=clean.answer_at)
-    real = float((logit_difference(after.logits, clean) - before).mean())
-    assert real < 0
-    assert abs(estimate - real) < 0.5 * abs(real)
+
+
+def _heads(names: list[str]) -> list[Head]:
+    """Heads named as in run params: "L23H0" -> (23, 0)."""
+    return [(int(layer), int(head)) for layer, head in (name[1:].split("H") for name in names)]
+
+
+def _share_removed(patched: torch.Tensor, clean: torch.Tensor) -> float:
+    """How much of the mean logit(IO) - logit(S) a patch removes: [batch, 2] logits each."""
+    before, after = clean[:, 0] - clean[:, 1], patched[:, 0] - patched[:, 1]
+    return float((before - after).mean() / before.mean())
+
+
+def test_the_best_s_inhibition_score_is_wang_et_al_s_path_patching_run_by_hand(smollm2, results) -> None:  # type: ignore[no-untyped-def]
+    layer, head, *_ = GOLDEN["s_inhibition"]
+    scores, _, params = at_seed_0(results["s_inhibition"])
+    prompts = _s_inhibition_prompts(smollm2)
+    patched = by_hand(smollm2.model, "llama", prompts, (layer, head), _heads(params["receivers"]))
+    with torch.no_grad():
+        logits = smollm2.model(input_ids=prompts.clean_ids, attention_mask=prompts.attention_mask).logits
+    clean = logits[torch.arange(len(prompts.end)), prompts.end].gather(1, prompts.read)  # [batch, 2]
+    assert abs(_share_removed(patched, clean) - float(scores[layer, head])) < PATH_ATOL
+
+
+def test_real_activation_patching_of_the_best_s_inhibition_head_lowers_the_logit_difference(smollm2, results) -> None:  # type: ignore[no-untyped-def]
+    # Patching its whole output moves the answer through every path, the name movers' queries among them.
+    layer, head, *_ = GOLDEN["s_inhibition"]
+    scores, _, _ = at_seed_0(results["s_inhibition"])
+    patched = activation_patching(smollm2.model, _s_inhibition_prompts(smollm2), [(layer, head)])
+    real = _share_removed(patched.patched[0], patched.clean)
+    assert real >= float(scores[layer, head]) >= detectors(entrypoints=False)["s_inhibition"].threshold
+
+
+def test_l23h3_a_copy_suppression_head_is_not_taken_for_an_s_inhibition_head(results) -> None:  # type: ignore[no-untyped-def]
+    # Version 1 scored its first-order total minus direct effect at 0.19, where an audit measured its real indirect
+    # effect at about -0.01. It sits in the name movers' layer, so no path reaches their queries from it.
+    result = results["s_inhibition"]
+    assert (23, 3) not in [(layer, head) for layer, head in result.shows_behaviour.nonzero().tolist()]
+    assert at_seed_0(result)[0][23, 3].isnan()
+
+
+def test_s_inhibition_senders_drawn_at_random_do_not_pass(results) -> None:  # type: ignore[no-untyped-def]
+    # Path-patched beside the senders the first-order estimate ranks highest, to check what that ranking passed over.
+    scores, baselines, params = at_seed_0(results["s_inhibition"])
+    drawn = _heads(params["random_senders"])
+    assert len(drawn) == N_RANDOM and params["random_senders_found"] == []
+    for layer, head in drawn:
+        assert (
+            float(scores[layer, head] - baselines[layer, head]) < detectors(entrypoints=False)["s_inhibition"].threshold
+        )
 
 
 @pytest.mark.parametrize("name", MULTIPLE_CHOICE)

@@ -1,0 +1,147 @@
+"""Causal confirmation: ablate the heads a run found, together, and check the task moves the way the head type says.
+
+A head type defined by what it does to an answer (name movers raise the right
+name, negative name movers lower it) makes a prediction about the heads found
+as a set: mean-ablating them on the task's own prompts must move the task's
+metric in the stated direction, and further than ablating random sets of
+heads of the same size from the same layers does. The found set's effect, its
+interval over prompts and the random sets' effects are stored on the run; a
+set that does not beat them is "not confirmed", and its heads are not found.
+"""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+# Random head sets the found set is compared with; with 19, beating all of them is p = 1/20 = 0.05.
+RANDOM_SETS = 19
+# The found set must move the metric further than this share of the random sets (one-sided, p <= 0.05).
+ALPHA = 0.05
+# Bootstrap resamples of the prompts for the found set's interval.
+RESAMPLES = 2000
+
+# What ablating the set should do to the metric: "lowers" for heads carrying the answer, "raises" for heads against it.
+Direction = Literal["lowers", "raises"]
+Head = tuple[int, int]
+# The metric per prompt [batch] with `heads` mean-ablated (none: the clean run).
+AblatedMetric = Callable[[list[Head]], Tensor]
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The found set's mean-ablation effect on the task metric against random sets of the same size and layers."""
+
+    heads: list[Head]
+    metric: str  # what was measured, per prompt
+    expected: Direction
+    clean: float  # the metric's mean on the clean prompts
+    effect: float  # mean change of the metric when the set is ablated (ablated - clean)
+    low: float  # 95% bootstrap interval of that change over prompts
+    high: float
+    random_effects: list[float]  # the same change for each random set
+    p_value: float  # share of random sets moving the metric at least as far the expected way (+1 smoothing)
+
+    @property
+    def confirmed(self) -> bool:
+        """The set moves the metric the expected way, with an interval clear of zero, beyond the random sets."""
+        clear = self.high < 0 if self.expected == "lowers" else self.low > 0
+        return clear and self.p_value <= ALPHA
+
+    def described(self) -> dict[str, object]:
+        return {
+            "status": "confirmed" if self.confirmed else "not confirmed",
+            "method": "mean ablation of the found heads together at the answer position, over the task's own prompts",
+            "heads": [list(head) for head in self.heads],
+            "metric": self.metric,
+            "expected": self.expected,
+            "clean": self.clean,
+            "effect": self.effect,
+            "interval": [self.low, self.high],
+            "interval_method": "95% percentile bootstrap over prompts",
+            "random_sets": len(self.random_effects),
+            "random_effects": self.random_effects,
+            "random_sets_drawn": "as many heads, each from the same layer as a found head (nearest layer if full)",
+            "p_value": self.p_value,
+            "alpha": ALPHA,
+        }
+
+
+def confirm_by_ablation(
+    heads: list[Head],
+    ablated_metric: AblatedMetric,
+    *,
+    expected: Direction,
+    metric: str,
+    shape: tuple[int, int],
+    seed: int,
+) -> Confirmation:
+    """Ablate `heads` together and RANDOM_SETS random sets like them; compare the changes of the metric.
+
+    Args:
+        heads: the heads found, (layer, head).
+        ablated_metric: the metric per prompt with the given heads ablated.
+        expected: the direction the head type predicts.
+        metric: what the metric is, in words.
+        shape: (n_layers, n_heads) of the model.
+        seed: draws the random sets and the bootstrap.
+    """
+    clean = ablated_metric([])  # [batch]
+    change = ablated_metric(heads) - clean  # [batch]
+    sign = -1.0 if expected == "lowers" else 1.0
+    random_effects = [
+        float((ablated_metric(decoy) - clean).mean()) for decoy in random_sets_like(heads, shape, seed=seed)
+    ]
+    as_far = sum(sign * effect >= sign * float(change.mean()) for effect in random_effects)
+    low, high = _bootstrap_mean(change, seed=seed)
+    return Confirmation(
+        heads=heads,
+        metric=metric,
+        expected=expected,
+        clean=float(clean.mean()),
+        effect=float(change.mean()),
+        low=low,
+        high=high,
+        random_effects=random_effects,
+        p_value=(1 + as_far) / (1 + len(random_effects)),
+    )
+
+
+def random_sets_like(
+    heads: list[Head], shape: tuple[int, int], *, seed: int, count: int = RANDOM_SETS
+) -> list[list[Head]]:
+    """`count` sets of as many heads as `heads`, none of them in it, each drawn from the same layer as a found head.
+
+    Where a layer has no head left, the nearest layer that has one is used, so
+    that the sets keep the found set's depth band as closely as the model allows.
+    """
+    generator = random.Random(seed)
+    n_layers, n_heads = shape
+    found = set(heads)
+    sets = []
+    for _ in range(count):
+        taken = set(found)
+        drawn = []
+        for layer, _head in heads:
+            for candidate_layer in sorted(range(n_layers), key=lambda other: (abs(other - layer), other)):
+                free = [(candidate_layer, h) for h in range(n_heads) if (candidate_layer, h) not in taken]
+                if free:
+                    pick = generator.choice(free)
+                    taken.add(pick)
+                    drawn.append(pick)
+                    break
+        sets.append(drawn)
+    return sets
+
+
+def _bootstrap_mean(values: Tensor, *, seed: int, level: float = 0.95) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the mean of `values` [n]."""
+    generator = torch.Generator().manual_seed(seed)
+    picks = torch.randint(len(values), (RESAMPLES, len(values)), generator=generator)  # [resample, n]
+    means = values.double()[picks].mean(dim=1)  # [resample]
+    tail = (1 - level) / 2
+    low, high = means.quantile(torch.tensor([tail, 1 - tail], dtype=torch.float64))
+    return float(low), float(high)
