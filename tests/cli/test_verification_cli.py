@@ -65,14 +65,14 @@ def test_matrix_shows_where_a_head_type_was_found_and_where_it_could_not_be_veri
     assert result.exit_code == 0, result.output
     rows = {line.split()[1]: line for line in result.output.splitlines() if line.startswith(("ICI", "LR"))}
     assert "best L16H0 0.96" in rows["positional-head"]
-    assert "n/v (task 25%, chance 25%)" in rows["correct-letter-head"]
+    assert "n/v (task 21%, chance 25%)" in rows["correct-letter-head"]  # 51 of 240 over five seeds
 
 
 def test_matrix_as_json_carries_the_task_accuracy_of_an_unverifiable_cell(database: str) -> None:
     run(database, "verify", "--model", "smollm2", "--detector", "correct_letter")
     matrix = json.loads(run(database, "matrix", "--stage", "LR", "--json").output)
     cell = next(row for row in matrix["rows"] if row["head_type"] == "correct-letter-head")["cells"][0]
-    assert cell["status"] == "not-verifiable" and cell["task"]["correct"] == 12 and cell["task"]["total"] == 48
+    assert cell["status"] == "not-verifiable" and cell["task"]["correct"] == 51 and cell["task"]["total"] == 240
     assert "at chance" in cell["reason"]
 
 
