@@ -8,9 +8,10 @@ JSON object: the scores, the time of each call, and their peak memory.
 
 detect_head only takes strings, so the bridge's `to_tokens` is swapped for a
 lookup that returns our exact token rows for placeholder prompts: tokenizing
-random tokens back from text would not give the same ids, and no BOS is added
-(our probe has none for SmolLM2). Everything after tokenization is
-TransformerLens's own code path.
+random tokens back from text would not give the same ids, and no BOS is added:
+our rows already begin with the document-start token ingest.detectors.probes
+picks for the model (SmolLM2: <|endoftext|>), so both read the same tokens.
+Everything after tokenization is TransformerLens's own code path.
 """
 
 import argparse

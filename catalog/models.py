@@ -121,6 +121,8 @@ class Method(SQLModel, table=True):
     kind_name: str
     core_operation: str
     position: int
+    source: str = "survey-table"  # survey-table | extension (added by headatlas, not in the survey's tables)
+    extension_note: str | None = None  # for an extension: why it is added, and its sources
 
 
 # A representative work the survey's methods tables cite for a method.

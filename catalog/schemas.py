@@ -145,6 +145,8 @@ class MethodPublic(BaseModel):
     kind: str
     kind_name: str
     core_operation: str
+    source: str  # survey-table | extension
+    extension_note: str | None = None  # for an extension: why headatlas adds it, and its sources
     papers: list[PaperRef]
 
 

@@ -35,7 +35,8 @@ from cli.common import catalog_session, engine_of, errors_as_usage, json_option,
     "--seeds",
     "n_seeds",
     type=click.IntRange(min=2),
-    help="How many seeds each detector draws fresh probe material with (default 5); verdicts are tested across them.",
+    help="How many seeds each detector draws fresh probe material with (default 5); verdicts are tested across them. "
+    "Detectors whose material is fixed run the first seed and are tested across its prompts.",
 )
 @click.option("--force", is_flag=True, help="Re-run detectors that already have a complete run.")
 @json_option

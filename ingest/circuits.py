@@ -266,18 +266,17 @@ class RelationTable:
 
 
 def relation_hit_rates(lens: ModelLens, tables: list[RelationTable], *, seed: int) -> tuple[Tensor, Tensor]:
-    """Share of pairs whose target tops the candidates in each head's OV readout of the source: [layer, head].
+    """Whether each pair's target tops the candidates in each head's OV readout of its source: [pair, layer, head].
 
-    The control is the same share for a random candidate in place of each target.
+    The mean over pairs is the share of pairs a head gets right. The control
+    is the same for a random candidate in place of each target.
     """
     generator = torch.Generator().manual_seed(seed)
-    hits = control = torch.zeros(lens.n_layers, lens.n_heads)
-    pairs = 0
+    hits, control = [], []
     for table in tables:
         readouts = all_ov_readouts(lens, effective_embeddings(lens, table.sources), table.candidates)
         best = table.candidates[readouts.argmax(dim=-1)]  # [layer, head, n]: the top candidate per source
         decoys = table.candidates[torch.randint(len(table.candidates), table.targets.shape, generator=generator)]
-        hits = hits + (best == table.targets).float().sum(-1)
-        control = control + (best == decoys).float().sum(-1)
-        pairs += len(table.sources)
-    return hits / max(pairs, 1), control / max(pairs, 1)
+        hits.append((best == table.targets).float().permute(2, 0, 1))  # [n, layer, head]
+        control.append((best == decoys).float().permute(2, 0, 1))
+    return torch.cat(hits), torch.cat(control)

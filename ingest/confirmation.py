@@ -14,15 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import torch
 from torch import Tensor
+
+from ingest.evidence import bootstrap_interval
 
 # Random head sets the found set is compared with; with 19, beating all of them is p = 1/20 = 0.05.
 RANDOM_SETS = 19
 # The found set must move the metric further than this share of the random sets (one-sided, p <= 0.05).
 ALPHA = 0.05
-# Bootstrap resamples of the prompts for the found set's interval.
-RESAMPLES = 2000
 
 # What ablating the set should do to the metric: "lowers" for heads carrying the answer, "raises" for heads against it.
 Direction = Literal["lowers", "raises"]
@@ -96,15 +95,15 @@ def confirm_by_ablation(
         float((ablated_metric(decoy) - clean).mean()) for decoy in random_sets_like(heads, shape, seed=seed)
     ]
     as_far = sum(sign * effect >= sign * float(change.mean()) for effect in random_effects)
-    low, high = _bootstrap_mean(change, seed=seed)
+    low, high = bootstrap_interval(change.double(), seed=seed)  # over prompts
     return Confirmation(
         heads=heads,
         metric=metric,
         expected=expected,
         clean=float(clean.mean()),
         effect=float(change.mean()),
-        low=low,
-        high=high,
+        low=float(low),
+        high=float(high),
         random_effects=random_effects,
         p_value=(1 + as_far) / (1 + len(random_effects)),
     )
@@ -135,13 +134,3 @@ def random_sets_like(
                     break
         sets.append(drawn)
     return sets
-
-
-def _bootstrap_mean(values: Tensor, *, seed: int, level: float = 0.95) -> tuple[float, float]:
-    """Percentile-bootstrap interval of the mean of `values` [n]."""
-    generator = torch.Generator().manual_seed(seed)
-    picks = torch.randint(len(values), (RESAMPLES, len(values)), generator=generator)  # [resample, n]
-    means = values.double()[picks].mean(dim=1)  # [resample]
-    tail = (1 - level) / 2
-    low, high = means.quantile(torch.tensor([tail, 1 - tail], dtype=torch.float64))
-    return float(low), float(high)

@@ -12,6 +12,13 @@ re-running the test with other inputs. Per head this gives:
   scored head of the model;
 - how often the detector's rule passed, seed by seed.
 
+Some probes score material that is the same at every seed (a fixed list of
+capitals, acronyms, sentences or words; `Detector.seeded_material`): seeds
+would repeat one measurement, so such a detector runs one seed and reports
+its scores per prompt, and the prompts are what the test and the interval
+resample. Where every seed reports prompt scores the interval resamples both:
+seeds, then prompts within each seed drawn.
+
 A head is *found* only when all three agree: the rule holds on the mean
 scores, the corrected p-value is under ALPHA, and the rule passed in at least
 MIN_PASS_RATE of the seeds. A top-fraction rule therefore still ranks heads,
@@ -33,11 +40,16 @@ MIN_PASS_RATE = 0.8
 # Bootstrap resamples for each interval.
 RESAMPLES = 2000
 # How the run describes its statistics; stored with it, shown wherever its verdicts are.
-TEST = (
+TEST_OVER_SEEDS = (
     "one-sided paired t-test of score against the detector's control across seeds (each seed draws fresh probe "
     "material), Benjamini-Hochberg over every scored head"
 )
-INTERVAL = "95% percentile bootstrap of the mean score over seeds"
+TEST_OVER_PROMPTS = (
+    "one-sided paired t-test of score against the detector's control across prompts (the probe material is the "
+    "same at every seed, so one seed runs), Benjamini-Hochberg over every scored head"
+)
+INTERVAL_OVER_SEEDS = "95% percentile bootstrap of the mean score over seeds, each a fresh draw of prompts"
+INTERVAL_OVER_PROMPTS = "95% percentile bootstrap of the mean score over seeds, then over prompts within each seed"
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,8 @@ class Evidence:
     pass_rate: Tensor
     p_value: Tensor
     q_value: Tensor
+    test: str  # what the p-values come from, in words
+    interval: str  # what the interval resamples, in words
 
     def found(self, rule_on_mean: Tensor) -> Tensor:
         """[layer, head] bool: the rule holds on the means, the test is significant, the rule passed often enough."""
@@ -65,8 +79,8 @@ class Evidence:
         """What a run stores about its statistics."""
         return {
             "seeds": list(self.seeds),
-            "test": TEST,
-            "interval": INTERVAL,
+            "test": self.test,
+            "interval": self.interval,
             "correction": "benjamini-hochberg",
             "alpha": ALPHA,
             "min_pass_rate": MIN_PASS_RATE,
@@ -75,8 +89,18 @@ class Evidence:
         }
 
 
+# One seed's scores per prompt, [prompt, layer, head], and its control's; their means are that seed's scores.
+PromptScores = tuple[Tensor, Tensor]
+
+
 def resampled(
-    seeds: tuple[int, ...], scores: Tensor, baselines: Tensor, passed: Tensor, *, bootstrap_seed: int = 0
+    seeds: tuple[int, ...],
+    scores: Tensor,
+    baselines: Tensor,
+    passed: Tensor,
+    *,
+    prompts: list[PromptScores] | None = None,
+    bootstrap_seed: int = 0,
 ) -> Evidence:
     """Combine per-seed measurements into per-head evidence.
 
@@ -85,10 +109,19 @@ def resampled(
         scores: [seed, layer, head], NaN where unscored.
         baselines: [seed, layer, head], the detector's control.
         passed: [seed, layer, head] bool, the detector's rule at each seed.
+        prompts: every seed's scores per prompt, where the detector reports them.
         bootstrap_seed: seeds the bootstrap's resampling, so that a run is reproducible.
     """
-    low, high = bootstrap_interval(scores, seed=bootstrap_seed)
-    p_value = paired_p_values(scores, baselines)
+    if prompts is None:
+        low, high = bootstrap_interval(scores, seed=bootstrap_seed)
+        interval = INTERVAL_OVER_SEEDS
+    else:
+        low, high = two_stage_interval([each for each, _ in prompts], seed=bootstrap_seed)
+        interval = INTERVAL_OVER_PROMPTS
+    if len(seeds) == 1 and prompts is not None:
+        p_value, test = paired_p_values(*prompts[0]), TEST_OVER_PROMPTS
+    else:
+        p_value, test = paired_p_values(scores, baselines), TEST_OVER_SEEDS
     return Evidence(
         seeds=seeds,
         scores=scores,
@@ -101,6 +134,8 @@ def resampled(
         pass_rate=passed.float().mean(dim=0),  # [layer, head]: an unscored seed counts as a failure
         p_value=p_value,
         q_value=benjamini_hochberg(p_value),
+        test=test,
+        interval=interval,
     )
 
 
@@ -118,13 +153,43 @@ def bootstrap_interval(samples: Tensor, *, seed: int, level: float = 0.95) -> tu
     return bounds[0], bounds[1]
 
 
-def paired_p_values(scores: Tensor, baselines: Tensor) -> Tensor:
-    """One-sided paired t-test per head, H0: mean(score - baseline) <= 0, over the seeds: [seed, ...] -> [...].
+def two_stage_interval(per_seed: list[Tensor], *, seed: int, level: float = 0.95) -> tuple[Tensor, Tensor]:
+    """Percentile-bootstrap interval of the mean over seeds and prompts: [prompt, ...] per seed -> (low, high) [...].
 
-    Seeds where either is NaN are left out; fewer than two seeds gives NaN. A
-    difference with no spread at all (a score that fresh inputs do not move)
-    gives p = 0 when it is positive and 1 otherwise: the resampling found no
-    variation to weigh it against.
+    Each resample draws seeds with replacement and, for every seed drawn, that
+    seed's prompts with replacement; its value is the mean over the drawn seeds
+    of their resampled prompt means. NaN prompts are left out of a mean.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    means = torch.stack([resampled_means(prompts, generator) for prompts in per_seed])  # [seed, resample, ...]
+    picks = torch.randint(len(per_seed), (RESAMPLES, len(per_seed)), generator=generator)  # [resample, seed drawn]
+    drawn = means[picks, torch.arange(RESAMPLES)[:, None]]  # [resample, seed drawn, ...]
+    tail = (1 - level) / 2
+    bounds = drawn.nanmean(dim=1).nanquantile(torch.tensor([tail, 1 - tail], dtype=drawn.dtype), dim=0)  # [2, ...]
+    return bounds[0], bounds[1]
+
+
+def resampled_means(prompts: Tensor, generator: torch.Generator) -> Tensor:
+    """RESAMPLES bootstrap means over the first dimension, NaN left out: [prompt, ...] -> [resample, ...].
+
+    Each resample is a count of draws per prompt, so the means are two matrix products.
+    """
+    n = prompts.shape[0]
+    picks = torch.randint(n, (RESAMPLES, n), generator=generator)  # [resample, n]
+    draws = torch.zeros(RESAMPLES, n, dtype=torch.float64).scatter_add_(1, picks, torch.ones(RESAMPLES, n).double())
+    flat = prompts.reshape(n, -1).double()  # [prompt, cells]
+    means = (draws @ flat.nan_to_num(0.0)) / (draws @ flat.isfinite().double())  # NaN where no finite prompt drawn
+    return means.reshape(RESAMPLES, *prompts.shape[1:]).to(prompts.dtype)
+
+
+def paired_p_values(scores: Tensor, baselines: Tensor) -> Tensor:
+    """One-sided paired t-test per head, H0: mean(score - baseline) <= 0, over the first dimension: [n, ...] -> [...].
+
+    The first dimension is seeds, or prompts where the material is fixed.
+    Entries where either is NaN are left out; fewer than two gives NaN. A
+    difference with no spread at all gives p = 0 when it is positive and 1
+    otherwise: there is no variation to weigh it against (with prompts as the
+    unit this takes the same gap on every prompt).
     """
     differences = (scores - baselines).double()  # [seed, ...]
     finite = differences.isfinite()

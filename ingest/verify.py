@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from catalog.db import upgrade
 from ingest.detectors.base import Detector, Measurement, TaskAccuracy
 from ingest.detectors.probes import bos_policy
-from ingest.evidence import DEFAULT_SEEDS, resampled
+from ingest.evidence import DEFAULT_SEEDS, PromptScores, resampled
 from ingest.lens import ModelLens
 from ingest.model_loading import LoadedModel, load_model
 from ingest.plugins import detectors, get_detector
@@ -81,8 +81,8 @@ def verify_model(
     model_id = register_model(engine, loaded.facts)
     outcomes = []
     lens = ModelLens(loaded.model, loaded.tokenizer)
-    seeds = list(range(opts.seed, opts.seed + opts.seeds))
     for detector in progress(chosen, loaded.facts.slug):
+        seeds = list(seeds_for(detector, opts.seed, opts.seeds))
         existing = None if opts.force else completed_run(engine, model_id, detector.name, detector.version, seeds)
         if existing is not None:
             outcomes.append(DetectorOutcome(detector.name, "skipped", existing))
@@ -100,26 +100,30 @@ def run_detector(
 
     Each seed draws fresh probe material; ingest.evidence turns the seeds'
     scores into a mean, an interval, a corrected p-value and a pass rate per
-    head. Pass the same `lens` to consecutive calls to share forward passes
+    head. A detector whose material does not change with the seed runs `seed`
+    alone. Pass the same `lens` to consecutive calls to share forward passes
     between detectors that probe the same inputs.
     """
     started = datetime.now(UTC)
     lens = lens or ModelLens(loaded.model, loaded.tokenizer)
     hits_before = lens.captures.hits
-    seeds = tuple(range(seed, seed + n_seeds))
+    seeds = seeds_for(detector, seed, n_seeds)
     measured = [measurement(detector, lens, seed=each) for each in seeds]
     task = pooled_task(measured)
     not_applicable = next((each.not_applicable for each in measured if each.not_applicable is not None), None)
     verifiable = not_applicable is None and (task is None or task.verifiable)
-    passed = torch.stack([detector.decide(each.scores, each.baselines)[1] & each.verifiable for each in measured])
+    passed = torch.stack(
+        [detector.decide(each.scores, each.baselines, each.eligible)[1] & each.verifiable for each in measured]
+    )
     evidence = resampled(
         seeds,
         torch.stack([each.scores for each in measured]),  # [seed, layer, head]
         torch.stack([each.baselines for each in measured]),  # [seed, layer, head]
         passed,  # [seed, layer, head]
+        prompts=prompt_scores(measured),
         bootstrap_seed=seed,
     )
-    threshold, rule_on_mean = detector.decide(evidence.mean, evidence.baseline)
+    threshold, rule_on_mean = detector.decide(evidence.mean, evidence.baseline, eligible_at_every_seed(measured))
     shows = evidence.found(rule_on_mean) & verifiable
     timings = summed_timings(measured)
     confirmation = None
@@ -159,6 +163,24 @@ def run_detector(
         not_applicable=not_applicable,
         confirmation=confirmation,
     )
+
+
+def seeds_for(detector: Detector, seed: int, n_seeds: int) -> tuple[int, ...]:
+    """The seeds a run of `detector` uses: `n_seeds` from `seed` on, or `seed` alone where they would all agree."""
+    return tuple(range(seed, seed + n_seeds)) if detector.seeded_material else (seed,)
+
+
+def prompt_scores(measured: list[Measurement]) -> list[PromptScores] | None:
+    """Every seed's scores and controls per prompt, if every seed has them."""
+    if any(each.prompt_scores is None or each.prompt_baselines is None for each in measured):
+        return None
+    return [(each.prompt_scores, each.prompt_baselines) for each in measured]  # type: ignore[misc]
+
+
+def eligible_at_every_seed(measured: list[Measurement]) -> torch.Tensor | None:
+    """[layer, head] bool: the heads every seed's second criterion lets the rule pick; None where no seed has one."""
+    masks = [each.eligible for each in measured if each.eligible is not None]
+    return torch.stack(masks).all(dim=0) if masks else None
 
 
 def pooled_task(measured: list[Measurement]) -> TaskAccuracy | None:

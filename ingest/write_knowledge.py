@@ -130,8 +130,7 @@ def _sync_methods(syncer: Syncer, knowledge: Knowledge, papers: dict) -> None:  
             ("slug",),
             [
                 {
-                    # The method table has no columns for an extension's mark and note yet: they stay in the file.
-                    **m.model_dump(exclude={"papers", "source", "extension_note"}),
+                    **m.model_dump(exclude={"papers"}),
                     "family_id": family_ids[f.slug],
                     "kind": k.slug,
                     "kind_name": k.name,

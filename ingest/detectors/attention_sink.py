@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ingest.capture import Captured
 from ingest.detectors.base import Detector, PatternDetector, Probe, RunModel
-from ingest.detectors.scoring import mean_attention_to, random_earlier_targets
+from ingest.detectors.scoring import attention_to_by_prompt, random_earlier_targets
 from ingest.detectors.texts import sentence_batch, sentences, words_of
 from ingest.hookspecs import hookimpl
 
@@ -38,6 +38,7 @@ class AttentionSinkDetector(PatternDetector):
         "attention to it exceeds 0.3"
     )
     baseline_description = "the same heads' attention to one random later token instead of the first"
+    seeded_material = False  # the probe sentences are fixed; the seed moves only the control
 
     def inputs(self, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
         probe = sentence_probe(tokenizer)
@@ -46,11 +47,11 @@ class AttentionSinkDetector(PatternDetector):
         return dataclasses.replace(probe, targets=targets)
 
     def score(self, captured: Captured, probe: Probe) -> Tensor:
-        return mean_attention_to(captured.patterns, probe.targets, probe.queries)
+        return attention_to_by_prompt(captured.patterns, probe.targets, probe.queries)  # [prompt, layer, head]
 
     def baseline(self, captured: Captured, probe: Probe, run: RunModel, tokenizer, *, seed: int) -> Tensor:  # type: ignore[no-untyped-def]
         control = random_earlier_targets(probe.queries, probe.targets, seed=seed)
-        return mean_attention_to(captured.patterns, control, probe.queries)
+        return attention_to_by_prompt(captured.patterns, control, probe.queries)
 
     def parameters(self) -> dict[str, object]:
         return {"probe": "data/sentences.yaml", "sentences": len(sentences().sentences)}

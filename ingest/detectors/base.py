@@ -17,6 +17,12 @@ fresh probe material, and ingest.evidence decides from all of them: the rule
 on the mean scores, a test against the control corrected for every head, and
 the share of seeds at which the rule passed. Head types defined by an effect
 then confirm their heads as a set (`confirm`, ingest.confirmation).
+
+A score that is a mean over prompts may be returned per prompt instead,
+[prompt, layer, head] (Measurement.of takes either): the evidence then
+resamples prompts too. A detector whose scored material is the same at every
+seed (`seeded_material = False`) must do so, since its one seed's prompts are
+all the test has.
 """
 
 import math
@@ -92,6 +98,32 @@ class Measurement:
     task: TaskAccuracy | None = None  # for head types defined by a task
     params: dict[str, object] = field(default_factory=dict)  # what this run measured beyond the detector's parameters
     not_applicable: str | None = None  # why the test cannot run on this model at all (e.g. a toy vocabulary)
+    prompt_scores: Tensor | None = None  # [prompt, layer, head] when the scores are means over prompts
+    prompt_baselines: Tensor | None = None  # [prompt, layer, head], the control's, alongside
+    eligible: Tensor | None = None  # [layer, head] bool: the heads a second criterion lets the rule pick; None: all
+
+    @classmethod
+    def of(cls, scores: Tensor, baselines: Tensor, timings: dict[str, float], **more: object) -> "Measurement":
+        """A measurement from scores per head [layer, head] or per prompt [prompt, layer, head] (scores and control).
+
+        A head's score is the mean of its prompts' (NaN prompts left out): a
+        score normalised by a total over all prompts divides each prompt's part
+        by the mean of that total, not by its own.
+        """
+        if scores.dim() == 3 and baselines.dim() == 3:
+            return cls(
+                scores.nanmean(dim=0),
+                baselines.nanmean(dim=0),
+                timings,
+                prompt_scores=scores,
+                prompt_baselines=baselines,
+                **more,
+            )  # type: ignore[arg-type]
+        if scores.dim() != 2 or baselines.dim() != 2:
+            raise ValueError(
+                f"scores {tuple(scores.shape)} and baselines {tuple(baselines.shape)}: both per head or both per prompt"
+            )
+        return cls(scores, baselines, timings, **more)  # type: ignore[arg-type]
 
     @classmethod
     def unscored(cls, n_layers: int, n_heads: int, timings: dict[str, float], **why: object) -> "Measurement":
@@ -116,14 +148,23 @@ class Detector(ABC):
     threshold_source: ClassVar[str]  # paper key and place, or "headatlas" and why
     baseline_description: ClassVar[str]
     needs_predictions: ClassVar[bool] = False
+    # False: the scored material is the same at every seed (fixed facts, words or sentences); one seed runs.
+    seeded_material: ClassVar[bool] = True
     runs_on_toys: ClassVar[bool] = False  # whether its probe means anything to a toy model's task vocabulary
 
     @abstractmethod
     def measure(self, lens: "ModelLens", *, seed: int) -> Measurement:
         """Score every head of the model behind `lens`, and its baseline."""
 
-    def decide(self, score: Tensor, baseline: Tensor) -> tuple[float, Tensor]:
-        """The threshold the scores are compared with, and per head whether it shows the behaviour."""
+    def decide(self, score: Tensor, baseline: Tensor, eligible: Tensor | None = None) -> tuple[float, Tensor]:
+        """The threshold the scores are compared with, and per head whether it shows the behaviour.
+
+        `eligible` ([layer, head] bool, from the measurement) is a criterion the
+        rule is anded with, such as the name movers' copy score.
+        """
+        if eligible is not None:
+            threshold, shows = self.decide(score, baseline)
+            return threshold, shows & eligible
         scored = ~score.isnan()
         if not scored.any():  # nothing measured: the task was at chance or the test does not apply
             return self.threshold, scored
@@ -152,7 +193,7 @@ class PatternDetector(Detector):
 
     @abstractmethod
     def score(self, captured: Captured, probe: Probe) -> Tensor:
-        """A score per head, [layer, head]; NaN where a head cannot be scored."""
+        """A score per head, [layer, head], or per prompt, [prompt, layer, head]; NaN where a head cannot be scored."""
 
     @abstractmethod
     def baseline(
@@ -164,7 +205,7 @@ class PatternDetector(Detector):
         *,
         seed: int,
     ) -> Tensor:
-        """The same score where the behaviour has no reason to appear, [layer, head].
+        """The same score where the behaviour has no reason to appear, shaped as `score`'s.
 
         A detector either re-scores `captured` against shuffled targets, or
         builds a control probe and scores what `run` captures on it.
@@ -185,4 +226,4 @@ class PatternDetector(Detector):
         baselines = self.baseline(captured, probe, run, lens.tokenizer, seed=seed)
         done = time.perf_counter()
         timings = {"inputs": built - clock, "forward": forward - built, "score": scored - forward}
-        return Measurement(scores, baselines, {**timings, "baseline": done - scored})
+        return Measurement.of(scores, baselines, {**timings, "baseline": done - scored})

@@ -62,18 +62,19 @@ class FactHeadDetector(TaskDetector):
         "the model's mean recall margin from one head and source"
     )
     baseline_description = "the same share read from the word 'The' at the start of the prompt"
+    seeded_material = False  # the capitals are fixed; the seed draws only the other candidate answers
 
     def task_inputs(self, tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
         return recall_prompts(tokenizer, seed=seed)
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
         subject, relation, margin, direction = recall_margins(lens, captured, probe)
-        scale = margin.mean().clamp(min=1e-6)
-        shares = {"subject": subject.mean(dim=1) / scale, "relation": relation.mean(dim=1) / scale}
+        scale = margin.mean().clamp(min=1e-6)  # per prompt over the mean margin: the prompts' mean is the share
+        shares = {"subject": subject.transpose(0, 1) / scale, "relation": relation.transpose(0, 1) / scale}
         first = (probe.input_ids == token_id(lens.tokenizer, RECALL.split()[0])).int().argmax(dim=1)  # [batch]
         parts = values_read_from(lens, captured, probe.input_ids, probe.attention_mask, probe.answer_at, first)
-        control = direct_effects(lens, captured, probe.answer_at, direction, parts).mean(dim=1) / scale
-        return self.combine(shares), control.abs()
+        control = direct_effects(lens, captured, probe.answer_at, direction, parts).transpose(0, 1) / scale
+        return self.combine(shares), control.abs()  # [prompt, layer, head] each
 
     def combine(self, shares: dict[str, Tensor]) -> Tensor:
         return shares[self.source]
@@ -99,8 +100,10 @@ class RelationHeadDetector(FactHeadDetector):
 
 
 class MixedHeadDetector(FactHeadDetector):
+    """A mixed head writes the answer from both sources on the same prompt: the smaller share, prompt by prompt."""
+
     name = "mixed_head"
-    version = "1"
+    version = "2"
     head_type = "mixed-head"
     source = "both"
 

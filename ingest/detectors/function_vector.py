@@ -53,7 +53,7 @@ def icl_prompts(tokenizer, *, seed: int, shuffled: bool) -> TaskProbe:  # type: 
 
 class FunctionVectorDetector(TaskDetector):
     name = "function_vector"
-    version = "1"
+    version = "2"  # 2: tasks.yaml without the identity pair [Mexico, Mexico]
     head_type = "function-vector-head"
     method = "attribution-patching"  # a first-order estimate of patching each head, from one backward pass
     ablation_effect = "lowers"  # the task they carry is what the in-context prompts ask for

@@ -63,6 +63,7 @@ class LetterMoverDetector(MarkedAttentionDetector):
         "cut-off; 10 points more attention to the word being spelled than to another word of the name"
     )
     baseline_description = "the same attention onto the first word of the name, which is not being spelled"
+    seeded_material = False  # the names are fixed; the seed draws only the other candidate answers
 
     def task_inputs(self, tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
         return acronym_prompts(tokenizer, seed=seed)

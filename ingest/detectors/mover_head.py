@@ -58,6 +58,7 @@ class MoverHeadDetector(MarkedAttentionDetector):
         "cut-off; 10 points more attention to the subject than to the relation word"
     )
     baseline_description = "the same attention onto the relation word 'capital'"
+    seeded_material = False  # the names are fixed; the seed draws only the other candidate answers
 
     def task_inputs(self, tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
         return subject_apart_prompts(tokenizer, seed=seed)

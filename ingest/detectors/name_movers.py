@@ -117,12 +117,10 @@ class NameMoverDetector(IOIDetector):
     """Scores the share of the logit difference a head writes from the IO, with the answer (+1) or against it (-1).
 
     A head shows the behaviour when the base rule holds and its copy score
-    (negative copy score for sign -1) reaches COPY_SHARE. Detector.decide sees
-    scores and baselines only, so `score_heads` keeps the copy rule of the
-    model it scored in `copy_rule` ([layer, head] bool; copy scores read
-    weights only, so one rule serves every seed) and `decide` ands it in;
-    `measure` also records the copy scores in the measurement's params as
-    "copy_score", a [layer][head] nested list.
+    (negative copy score for sign -1) reaches COPY_SHARE: `measure` hands the
+    copy rule to Detector.decide as the measurement's `eligible` heads, and
+    records the copy scores in its params as "copy_score", a [layer][head]
+    nested list.
     """
 
     name = "name_mover"
@@ -133,9 +131,6 @@ class NameMoverDetector(IOIDetector):
     sign = 1.0
     ablation_effect = "lowers"  # Wang et al.: knocking the name movers out lowers the logit difference
 
-    def __init__(self) -> None:
-        self.copy_rule: Tensor | None = None  # [layer, head] bool: the copy rule of the model last scored
-
     @property
     def copy_side(self) -> Side:
         return "lowest" if self.sign < 0 else "highest"
@@ -143,32 +138,22 @@ class NameMoverDetector(IOIDetector):
     def not_applicable(self, lens: ModelLens) -> str | None:
         return ov_unsupported(lens)
 
+    def copy_rule(self, lens: ModelLens) -> Tensor:
+        """[layer, head] bool: the heads whose (negative) copy score reaches COPY_SHARE."""
+        return name_copy_scores(lens, self.copy_side) >= COPY_SHARE
+
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
-        self.copy_rule = name_copy_scores(lens, self.copy_side) >= COPY_SHARE  # [layer, head]
         answer, control = name_direct_effects(lens, captured, probe)
         total = logit_difference(captured.logits, probe)  # type: ignore[arg-type]
         return self.sign * fraction_of(answer, total), fraction_of(control, total).abs()
 
     def measure(self, lens: ModelLens, *, seed: int) -> Measurement:
-        self.copy_rule = None  # a model at chance is not scored and leaves no rule behind
         measured = super().measure(lens, seed=seed)
         if not measured.verifiable:
             return measured
-        copy = name_copy_scores(lens, self.copy_side)  # [layer, head], computed while scoring
+        copy = name_copy_scores(lens, self.copy_side)  # [layer, head]
         params = {"copy_score": copy.tolist(), "copy_names": len(ioi_name_tokens(lens.tokenizer))}
-        return dataclasses.replace(measured, params={**measured.params, **params})
-
-    def decide(self, score: Tensor, baseline: Tensor) -> tuple[float, Tensor]:
-        """The base rule on the direct-effect share, and the copy rule of the model last scored."""
-        threshold, shows = super().decide(score, baseline)
-        if not shows.any():
-            return threshold, shows
-        if self.copy_rule is None or self.copy_rule.shape != score.shape:
-            raise ValueError(
-                f"{self.name} decides only on the model it last scored (score_heads or measure): "
-                "its verdict needs that model's copy scores"
-            )
-        return threshold, shows & self.copy_rule
+        return dataclasses.replace(measured, params={**measured.params, **params}, eligible=copy >= COPY_SHARE)
 
     def parameters(self) -> dict[str, object]:
         where = "bottom" if self.sign < 0 else "top"
@@ -222,7 +207,7 @@ class BackupNameMoverDetector(IOIDetector):
             "knocked_out": f"heads writing at least {SHARE:.0%} of the mean logit difference from the IO (name movers)",
             "excluded": (
                 f"not scored: the heads knocked out, heads writing at least {SHARE:.0%} of it against the IO "
-                "(negative name movers), and the heads the copy_suppression detector finds at the same seed"
+                "(negative name movers), and the heads passing the copy_suppression detector's rule on its own probe"
             ),
         }
 
@@ -249,7 +234,7 @@ class BackupNameMoverDetector(IOIDetector):
         decoys = _random_heads_like(movers, before.shape, seed=seed)
         control = self._growth(lens, probe, means, decoys, before, total)
         # [layer, head] bool: name movers, negative name movers, copy suppression heads
-        excluded = (before >= SHARE) | (-before >= SHARE) | copy_suppression_heads(lens, seed=seed)
+        excluded = (before >= SHARE) | (-before >= SHARE) | copy_suppression_heads(lens)
         return growth.masked_fill(excluded, float("nan")), control
 
     @staticmethod

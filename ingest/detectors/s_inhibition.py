@@ -94,7 +94,7 @@ def name_mover_receivers(lens: ModelLens, captured, probe: TaskProbe, *, seed: i
     """
     detector = NameMoverDetector()
     scores, baselines = detector.score_heads(lens, captured, probe, seed=seed)
-    _, found = detector.decide(scores, baselines)
+    _, found = detector.decide(scores, baselines, detector.copy_rule(lens))
     if found.any():
         return [(layer, head) for layer, head in found.nonzero().tolist()], "found by the name_mover rule"
     top = scores.nan_to_num(float("-inf")).flatten().topk(N_FALLBACK_RECEIVERS).indices.tolist()

@@ -19,21 +19,25 @@ def mean_attention_to(patterns: Tensor, targets: Tensor, queries: Tensor) -> Ten
     """Attention each head pays to the target keys, averaged over the scored queries.
 
     This is TransformerLens's head-detector score: with attention rows summing
-    to one, sum(pattern × target) / sum(pattern) over the scored queries. Range 0 to 1.
+    to one, sum(pattern × target) / sum(pattern) over each prompt's scored
+    queries, averaged over the prompts. Range 0 to 1.
 
     Args:
         patterns: [layer, batch, head, q_pos, k_pos].
         targets: [batch, q_pos, k_pos] bool.
         queries: [batch, q_pos] bool.
     """
+    return attention_to_by_prompt(patterns, targets, queries).nanmean(dim=0)
+
+
+def attention_to_by_prompt(patterns: Tensor, targets: Tensor, queries: Tensor) -> Tensor:
+    """mean_attention_to's score split by prompt, [batch, layer, head]: its mean over prompts is that score."""
     on_target = (patterns * targets[None, :, None].float()).sum(dim=-1)  # [layer, batch, head, q_pos]
-    weights = queries[None, :, None].float()  # [1, batch, 1, q_pos]
-    total = on_target.mul(weights).sum(dim=(1, 3))  # [layer, head]
-    return total / weights.sum(dim=(1, 3)).clamp(min=1)
+    return _per_prompt_share(on_target, queries)
 
 
 def argmax_hit_rate(patterns: Tensor, targets: Tensor, queries: Tensor, *, ignore_first: bool = True) -> Tensor:
-    """How often each head's most-attended key is a target, over the scored queries. Range 0 to 1.
+    """How often each head's most-attended key is a target, over each prompt's scored queries, averaged. Range 0 to 1.
 
     Args:
         patterns: [layer, batch, head, q_pos, k_pos].
@@ -42,14 +46,29 @@ def argmax_hit_rate(patterns: Tensor, targets: Tensor, queries: Tensor, *, ignor
         ignore_first: leave key 0 out of the argmax, as the papers that use
             this score leave out the sink/BOS token.
     """
+    return argmax_hits_by_prompt(patterns, targets, queries, ignore_first=ignore_first).nanmean(dim=0)
+
+
+def argmax_hits_by_prompt(patterns: Tensor, targets: Tensor, queries: Tensor, *, ignore_first: bool = True) -> Tensor:
+    """argmax_hit_rate's score split by prompt, [batch, layer, head]: its mean over prompts is that rate."""
     candidates = patterns.clone()  # keep the captured patterns as they were
     if ignore_first:
         candidates[..., 0] = -1.0
     best = candidates.argmax(dim=-1)  # [layer, batch, head, q_pos]
     expanded = targets[None, :, None].expand(*best.shape, targets.shape[-1])  # [layer, batch, head, q_pos, k_pos]
     hit = expanded.gather(-1, best.unsqueeze(-1)).squeeze(-1).float()  # [layer, batch, head, q_pos]
-    weights = queries[None, :, None].float()
-    return hit.mul(weights).sum(dim=(1, 3)) / weights.sum(dim=(1, 3)).clamp(min=1)
+    return _per_prompt_share(hit, queries)
+
+
+def _per_prompt_share(values: Tensor, queries: Tensor) -> Tensor:
+    """Each prompt's mean of `values` [layer, batch, head, q_pos] over its scored queries: [batch, layer, head].
+
+    A prompt with no scored query is NaN, and left out of the mean over prompts.
+    """
+    weights = queries[None, :, None].float()  # [1, batch, 1, q_pos]
+    counts = weights.sum(dim=3)  # [1, batch, 1]
+    per_prompt = values.mul(weights).sum(dim=3) / counts  # [layer, batch, head]
+    return per_prompt.where(counts > 0, torch.nan).permute(1, 0, 2)
 
 
 def random_earlier_targets(queries: Tensor, targets: Tensor, *, seed: int) -> Tensor:

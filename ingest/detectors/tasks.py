@@ -87,7 +87,7 @@ class TaskDetector(Detector):
 
     @abstractmethod
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
-        """Scores and baselines per head, [layer, head] each, once the model is known to do the task."""
+        """Scores and baselines per head, [layer, head] each (or per prompt), once the model is known to do the task."""
 
     def not_applicable(self, lens: ModelLens) -> str | None:
         """Why the test cannot run on this model at all, if it cannot."""
@@ -137,11 +137,14 @@ class TaskDetector(Detector):
         if not task.verifiable:
             return Measurement.unscored(lens.n_layers, lens.n_heads, timings, task=task)
         scores, baselines = self.score_heads(lens, captured, probe, seed=seed)
-        return Measurement(scores, baselines, {**timings, "score": time.perf_counter() - forward}, task=task)
+        return Measurement.of(scores, baselines, {**timings, "score": time.perf_counter() - forward}, task=task)
 
 
 class MarkedAttentionDetector(TaskDetector):
-    """Scores a head by its attention from the answer onto one marked position per row, against another's."""
+    """Scores a head by its attention from the answer onto one marked position per row, against another's.
+
+    Scores are per prompt, so that the evidence resamples the prompts.
+    """
 
     rule = "margin"
     threshold = 0.1
@@ -170,16 +173,21 @@ def fraction_of(effects: Tensor, total: Tensor) -> Tensor:
 
 def attention_from_answer(captured: Captured, probe: TaskProbe, keys: Tensor) -> Tensor:
     """Mean attention from each row's answer position onto the marked keys: keys [batch, pos] bool -> [layer, head]."""
+    return attention_from_answer_by_prompt(captured, probe, keys).mean(dim=0)
+
+
+def attention_from_answer_by_prompt(captured: Captured, probe: TaskProbe, keys: Tensor) -> Tensor:
+    """Each row's attention from its answer position onto its marked keys: [batch, layer, head]."""
     rows = torch.arange(len(probe.answer_at))
     pattern = captured.patterns.permute(1, 3, 0, 2, 4)[rows, probe.answer_at]  # [batch, layer, head, k_pos]
-    return (pattern * keys[:, None, None]).sum(-1).mean(dim=0)  # [layer, head]
+    return (pattern * keys[:, None, None]).sum(-1)
 
 
 def attention_to_marked(captured: Captured, probe: TaskProbe, key: str) -> Tensor:
-    """Mean attention from the answer position onto one position per row, `probe.extra[key]`: [layer, head]."""
+    """Each row's attention from its answer position onto its position `probe.extra[key]`: [batch, layer, head]."""
     keys = torch.zeros(probe.input_ids.shape, dtype=torch.bool)
     keys[torch.arange(len(keys)), probe.extra[key]] = True
-    return attention_from_answer(captured, probe, keys)
+    return attention_from_answer_by_prompt(captured, probe, keys)
 
 
 def positions_of(input_ids: Tensor, tokens: Tensor) -> Tensor:

@@ -55,6 +55,13 @@ def test_methods_are_grouped_by_family_with_their_papers(client: TestClient) -> 
 def test_one_method(client: TestClient) -> None:
     method = client.get("/api/v1/methods/zero-ablation").json()
     assert method["name"] and method["family"]
+    assert method["source"] == "survey-table" and method["extension_note"] is None
+
+
+def test_a_method_headatlas_adds_says_so_and_why(client: TestClient) -> None:
+    method = client.get("/api/v1/methods/attribution-patching").json()
+    assert method["source"] == "extension"
+    assert "2310.10348" in method["extension_note"]
 
 
 def test_benchmarks_with_their_papers(client: TestClient) -> None:

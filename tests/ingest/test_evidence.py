@@ -4,7 +4,19 @@ import math
 
 import torch
 
-from ingest.evidence import ALPHA, MIN_PASS_RATE, benjamini_hochberg, bootstrap_interval, paired_p_values, resampled
+from ingest.evidence import (
+    ALPHA,
+    INTERVAL_OVER_PROMPTS,
+    MIN_PASS_RATE,
+    TEST_OVER_PROMPTS,
+    TEST_OVER_SEEDS,
+    benjamini_hochberg,
+    bootstrap_interval,
+    paired_p_values,
+    resampled,
+    resampled_means,
+    two_stage_interval,
+)
 
 
 def test_bootstrap_interval_contains_the_mean_and_narrows_with_less_spread() -> None:
@@ -87,3 +99,59 @@ def test_a_score_no_higher_than_its_control_is_not_found_however_often_the_rule_
     stack = torch.tensor([[0.5], [0.6], [0.4], [0.5], [0.5]])[..., None]
     evidence = resampled(tuple(range(5)), stack, stack + 0.01, torch.ones_like(stack, dtype=torch.bool))
     assert not bool(evidence.found(torch.ones(1, 1, dtype=torch.bool))[0, 0])
+
+
+def test_two_stage_interval_of_constant_prompts_is_that_constant() -> None:
+    low, high = two_stage_interval([torch.full((4, 2), 0.3), torch.full((6, 2), 0.3)], seed=0)
+    assert torch.allclose(low, torch.full((2,), 0.3)) and torch.allclose(high, torch.full((2,), 0.3))
+
+
+def test_two_stage_interval_widens_with_the_spread_between_prompts_of_one_seed() -> None:
+    spread = torch.tensor([[0.0], [1.0], [0.0], [1.0], [0.0], [1.0]])  # [prompt, head]: mean 0.5
+    low, high = two_stage_interval([spread], seed=0)
+    assert float(low) < 0.5 < float(high)
+    assert float(high - low) > 0.3  # a mean of six coin flips: the standard error is about 0.2
+
+
+def test_resampled_means_weigh_each_drawn_prompt_once_per_draw() -> None:
+    prompts = torch.tensor([[2.0], [4.0]])
+    means = resampled_means(prompts, torch.Generator().manual_seed(0))  # [resample, 1]
+    assert set(means[:, 0].tolist()) <= {2.0, 3.0, 4.0}
+    assert abs(float(means.mean()) - 3.0) < 0.1
+
+
+def test_one_seed_with_prompt_scores_is_tested_over_its_prompts() -> None:
+    scores = torch.tensor([0.6, 0.7, 0.65, 0.62, 0.68, 0.66])[:, None, None]  # [prompt, layer, head]
+    baselines = torch.tensor([0.1, 0.05, 0.12, 0.08, 0.1, 0.09])[:, None, None]
+    evidence = resampled(
+        (0,),
+        scores.mean(0)[None],
+        baselines.mean(0)[None],
+        torch.ones(1, 1, 1, dtype=torch.bool),
+        prompts=[(scores, baselines)],
+    )
+    assert evidence.test == TEST_OVER_PROMPTS and evidence.interval == INTERVAL_OVER_PROMPTS
+    assert float(evidence.p_value[0, 0]) < 1e-4
+    assert float(evidence.low[0, 0]) < float(evidence.mean[0, 0]) < float(evidence.high[0, 0])
+
+
+def test_one_seed_without_prompt_scores_has_no_test() -> None:
+    evidence = _evidence([[0.9]], [[True]])
+    assert evidence.p_value.isnan().all() and not bool(evidence.found(torch.ones(1, 1, dtype=torch.bool))[0, 0])
+
+
+def test_several_seeds_are_tested_over_seeds_even_with_prompt_scores() -> None:
+    per_seed = [(torch.full((3, 1, 1), 0.5 + 0.01 * s), torch.zeros(3, 1, 1)) for s in range(5)]
+    stack = torch.stack([scores.mean(0) for scores, _ in per_seed])
+    evidence = resampled(
+        tuple(range(5)), stack, torch.zeros_like(stack), torch.ones_like(stack, dtype=torch.bool), prompts=per_seed
+    )
+    assert evidence.test == TEST_OVER_SEEDS and evidence.interval == INTERVAL_OVER_PROMPTS
+
+
+def test_resampled_means_leave_nan_prompts_out() -> None:
+    prompts = torch.tensor([[2.0, float("nan")], [float("nan"), float("nan")], [2.0, 5.0]])
+    means = resampled_means(prompts, torch.Generator().manual_seed(0))
+    drew_a_finite_prompt = means[:, 0].isfinite()
+    assert torch.all(means[drew_a_finite_prompt, 0] == 2.0)
+    assert torch.all(means[means[:, 1].isfinite(), 1] == 5.0)

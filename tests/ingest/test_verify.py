@@ -150,18 +150,29 @@ def test_a_task_detectors_run_lists_its_task_accuracy(engine: Engine, verify) ->
 
 
 def test_a_run_draws_five_seeds_by_default_and_stores_its_test(engine: Engine, verify) -> None:  # type: ignore[no-untyped-def]
-    verify("positional")
+    verify("previous_token")
     with Session(engine) as session:
         (run,) = list_runs(session=session)
     assert run.seeds == [0, 1, 2, 3, 4]
     assert run.evidence["correction"] == "benjamini-hochberg" and run.evidence["min_pass_rate"] == 0.8
-    assert "paired t-test" in str(run.evidence["test"])
+    assert "paired t-test" in str(run.evidence["test"]) and "across seeds" in str(run.evidence["test"])
+
+
+def test_a_detector_whose_material_the_seed_does_not_change_runs_one_seed_and_tests_its_prompts(
+    engine: Engine,
+    verify,  # type: ignore[no-untyped-def]
+) -> None:
+    verify("positional")  # the probe sentences are fixed; the seed moves only the control
+    with Session(engine) as session:
+        (run,) = list_runs(session=session)
+    assert run.seeds == [0]
+    assert "across prompts" in str(run.evidence["test"]) and "over prompts" in str(run.evidence["interval"])
 
 
 def test_every_verdict_carries_its_interval_pass_rate_and_corrected_p_value(engine: Engine, verify) -> None:  # type: ignore[no-untyped-def]
-    verify("positional")
+    verify("previous_token")
     with Session(engine) as session:
-        verdicts = list_verdicts(session=session, detector="positional", found_only=False)
+        verdicts = list_verdicts(session=session, detector="previous_token", found_only=False)
     for v in verdicts:
         assert v.score_low <= v.score <= v.score_high
         assert 0.0 <= v.pass_rate <= 1.0 and v.q_value >= v.p_value
@@ -169,8 +180,10 @@ def test_every_verdict_carries_its_interval_pass_rate_and_corrected_p_value(engi
 
 
 def test_a_run_over_other_seeds_is_not_taken_for_a_done_one(engine: Engine, verify, smollm2, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    verify("positional")
-    again = verify_model(engine, VerifyOptions(model="smollm2", detectors=("positional",), seeds=3), cache_dir=tmp_path)
+    verify("previous_token")
+    again = verify_model(
+        engine, VerifyOptions(model="smollm2", detectors=("previous_token",), seeds=3), cache_dir=tmp_path
+    )
     assert [o.status for o in again.outcomes] == ["complete"]
     with Session(engine) as session:
         assert [run.seeds for run in list_runs(session=session)] == [[0, 1, 2]]

@@ -145,6 +145,14 @@ def test_the_methods_page_names_the_detectors_that_ran_under_their_method(site_d
     assert "No detector in this catalog has run with this method." in ablation
 
 
+def test_the_methods_page_marks_a_method_headatlas_adds(site_data: SiteData) -> None:
+    page = render_methods_page(site_data)
+    attribution = page.split("{ #attribution-patching }", 1)[1].split("#### ", 1)[0]
+    assert "Added by headatlas, not in the survey's tables" in attribution and "2310.10348" in attribution
+    zero = page.split("{ #zero-ablation }", 1)[1].split("#### ", 1)[0]
+    assert "Added by headatlas" not in zero
+
+
 def test_the_matrix_has_a_column_per_tested_model_and_lists_untested_types(site_data: SiteData) -> None:
     page = render_matrix_page(site_data)
     header = next(line for line in page.splitlines() if line.startswith("| Head type |"))

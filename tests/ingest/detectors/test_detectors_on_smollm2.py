@@ -9,6 +9,7 @@ import torch
 
 from ingest.detectors.base import PatternDetector
 from ingest.detectors.scoring import argmax_hit_rate, mean_attention_to, random_earlier_targets
+from ingest.evidence import MIN_PASS_RATE
 from ingest.plugins import detectors
 from ingest.verify import run_detector
 from tests.utils.detectors import SEEDS, assert_control_fails, assert_golden
@@ -16,17 +17,18 @@ from tests.utils.detectors import SEEDS, assert_control_fails, assert_golden
 pytestmark = pytest.mark.model
 
 # detector -> (layer, head, mean, low, high) of its best head on SmolLM2 over the seeds: the highest mean
-# score, or for margin rules the highest mean above the baseline, with its 95% interval.
+# score, or for margin rules the highest mean above the baseline, with its 95% interval. Attention sinks and
+# positional heads read fixed sentences: one seed, the interval over the sentences.
 GOLDEN = {
     "previous_token": (16, 0, 0.844, 0.823, 0.862),
     "duplicate_token": (14, 3, 0.519, 0.471, 0.558),
     "induction": (18, 6, 0.749, 0.699, 0.783),
-    "attention_sink": (18, 8, 0.998, 0.998, 0.998),
-    "positional": (16, 0, 0.965, 0.965, 0.965),
-    "rare_words": (12, 1, 0.676, 0.667, 0.688),
+    "attention_sink": (18, 8, 0.999, 0.996, 1.000),
+    "positional": (16, 0, 0.965, 0.948, 0.981),
+    "rare_words": (12, 1, 0.662, 0.651, 0.674),
     "retrieval": (18, 6, 0.720, 0.697, 0.740),
     "global_retrieval": (18, 6, 0.706, 0.593, 0.811),
-    "subword_merge": (3, 2, 0.382, 0.348, 0.411),
+    "subword_merge": (3, 2, 0.341, 0.298, 0.381),
     "syntactic_nsubj": (25, 2, 0.950, 0.921, 0.971),
     "syntactic_dobj": (25, 4, 0.958, 0.942, 0.975),
     "syntactic_advmod": (12, 3, 0.900, 0.858, 0.942),
@@ -55,7 +57,7 @@ def test_best_head_matches_its_golden_score(results, name: str) -> None:  # type
 def test_best_head_shows_the_behaviour(results, name: str) -> None:  # type: ignore[no-untyped-def]
     layer, head, *_ = GOLDEN[name]
     assert bool(results[name].shows_behaviour[layer, head])
-    assert float(results[name].evidence.pass_rate[layer, head]) == 1.0
+    assert float(results[name].evidence.pass_rate[layer, head]) >= MIN_PASS_RATE
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))

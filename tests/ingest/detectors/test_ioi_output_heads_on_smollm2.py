@@ -32,7 +32,10 @@ def measured(lens: ModelLens) -> dict[str, tuple[Measurement, Tensor]]:
     for name in NAMES:
         detector = detectors(entrypoints=False)[name]
         measurement = detector.measure(lens, seed=0)
-        results[name] = (measurement, detector.decide(measurement.scores, measurement.baselines)[1])
+        results[name] = (
+            measurement,
+            detector.decide(measurement.scores, measurement.baselines, measurement.eligible)[1],
+        )
     return results
 
 
@@ -85,7 +88,7 @@ def test_heads_of_another_ioi_class_are_not_scored_as_backups(
     measured: dict[str, tuple[Measurement, Tensor]], lens: ModelLens
 ) -> None:
     share = measured["name_mover"][0].scores  # [layer, head]: the share of the logit difference written from the IO
-    other_class = (share >= SHARE) | (-share >= SHARE) | copy_suppression_heads(lens, seed=0)
+    other_class = (share >= SHARE) | (-share >= SHARE) | copy_suppression_heads(lens)
     assert other_class.any()
     assert bool(measured["backup_name_mover"][0].scores[other_class].isnan().all())
 

@@ -2,11 +2,12 @@
 
 import math
 
+import pytest
 import torch
 
-from ingest.detectors.base import TaskAccuracy
+from ingest.detectors.base import Measurement, TaskAccuracy
 from ingest.detectors.induction import InductionDetector
-from ingest.detectors.positional import PositionalDetector
+from ingest.detectors.positional import PositionalDetector, best_of
 from ingest.detectors.statement_probes import chance_floor
 from ingest.detectors.syntactic import SyntacticDetector
 
@@ -54,3 +55,26 @@ def test_the_chance_floor_of_a_probe_is_what_guessing_reaches_one_time_in_a_hund
     floor = chance_floor(108)
     assert floor == 67 / 108
     assert TaskAccuracy(67, 108, 0.5).p_value < 0.01 <= TaskAccuracy(66, 108, 0.5).p_value
+
+
+def test_a_heads_eligibility_is_anded_with_the_rule() -> None:
+    eligible = torch.tensor([[False, True, True], [True, True, True]])
+    _, shows = PositionalDetector().decide(SCORES, LOW_BASELINE, eligible)
+    assert shows.tolist() == [[False, False, False], [True, False, False]]
+
+
+def test_a_measurement_of_prompt_scores_keeps_them_and_their_means() -> None:
+    prompts = torch.tensor([0.2, 0.4, 0.9])[:, None, None].expand(3, 2, 3)  # [prompt, layer, head]
+    measured = Measurement.of(prompts, torch.zeros(3, 2, 3), {})
+    assert measured.prompt_scores is prompts
+    assert torch.allclose(measured.scores, torch.full((2, 3), 0.5))
+
+
+def test_a_measurement_refuses_scores_and_baselines_of_different_shapes() -> None:
+    with pytest.raises(ValueError, match="both per head or both per prompt"):
+        Measurement.of(torch.zeros(3, 2, 3), torch.zeros(2, 3), {})
+
+
+def test_positional_scores_each_prompt_at_the_heads_best_offset_by_mean() -> None:
+    hits = torch.tensor([[1.0, 0.0], [0.6, 0.6]])[:, :, None, None]  # [offset, prompt, layer, head]: means 0.5, 0.6
+    assert best_of(hits)[:, 0, 0].tolist() == pytest.approx([0.6, 0.6])

@@ -1,8 +1,15 @@
 """The shared scores, on hand-built attention patterns whose answers are known."""
 
+import pytest
 import torch
 
-from ingest.detectors.scoring import argmax_hit_rate, mean_attention_to, random_earlier_targets
+from ingest.detectors.scoring import (
+    argmax_hit_rate,
+    argmax_hits_by_prompt,
+    attention_to_by_prompt,
+    mean_attention_to,
+    random_earlier_targets,
+)
 
 N_POS = 6
 
@@ -71,3 +78,32 @@ def test_random_earlier_targets_are_seeded() -> None:
     assert torch.equal(
         random_earlier_targets(queries, targets, seed=3), random_earlier_targets(queries, targets, seed=3)
     )
+
+
+def two_prompts_of_unequal_length() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A perfect previous-token prompt scored on 5 queries and a uniform one scored on 2: [1, 2, 1, q, k] patterns."""
+    patterns = torch.cat([previous_token_pattern(), uniform_pattern()], dim=1)
+    targets, queries = previous_targets()
+    targets, queries = targets.repeat(2, 1, 1), queries.repeat(2, 1)
+    queries[1, 3:] = False
+    return patterns, targets, queries
+
+
+def test_the_attention_score_is_the_mean_of_each_prompts_own_score() -> None:
+    patterns, targets, queries = two_prompts_of_unequal_length()
+    by_prompt = attention_to_by_prompt(patterns, targets, queries)  # [prompt, layer, head]
+    assert by_prompt[:, 0, 0].tolist() == pytest.approx([1.0, (1 / 2 + 1 / 3) / 2])
+    assert mean_attention_to(patterns, targets, queries).item() == pytest.approx((1.0 + (1 / 2 + 1 / 3) / 2) / 2)
+
+
+def test_a_prompt_without_scored_queries_is_left_out() -> None:
+    patterns, targets, queries = two_prompts_of_unequal_length()
+    queries[1] = False
+    assert attention_to_by_prompt(patterns, targets, queries)[1].isnan().all()
+    assert mean_attention_to(patterns, targets, queries).item() == 1.0
+
+
+def test_argmax_hits_by_prompt_average_to_the_rate() -> None:
+    patterns, targets, queries = two_prompts_of_unequal_length()
+    by_prompt = argmax_hits_by_prompt(patterns, targets, queries)
+    assert torch.allclose(by_prompt.mean(dim=0), argmax_hit_rate(patterns, targets, queries))

@@ -6,11 +6,12 @@ report absent heads (the iteration head's parity task among them: its own test
 runs on the toy model trained for it, in test_iteration_on_the_toy).
 """
 
+import random
+
 import pytest
 import torch
 
 from ingest.capture import capture
-from ingest.confirmation import random_sets_like
 from ingest.detectors.base import PatternDetector
 from ingest.detectors.ioi import ioi_probes
 from ingest.detectors.multiple_choice import label_shares, marked
@@ -27,7 +28,8 @@ from tests.utils.detectors import SEEDS, assert_control_fails, assert_golden
 pytestmark = pytest.mark.model
 
 # detector -> (layer, head, mean, low, high) of its strongest head on SmolLM2 over seeds 0-4, with its 95% interval.
-# Capital recall, acronyms and the OV readouts draw the same material at every seed: their intervals have no width.
+# Capital recall, acronyms and the OV readouts score the same material at every seed: they run one seed, and their
+# intervals and tests resample the prompts (countries, names, word pairs) instead.
 GOLDEN = {
     "name_mover": (23, 0, 0.282, 0.273, 0.293),
     "negative_name_mover": (24, 4, 0.256, 0.242, 0.271),
@@ -37,10 +39,10 @@ GOLDEN = {
     "truthfulness": (19, 3, 0.937, 0.925, 0.946),
     "memory_head": (24, 4, 0.286, 0.263, 0.309),
     "context_head": (23, 1, 0.287, 0.272, 0.305),
-    "letter_mover": (17, 4, 0.812, 0.812, 0.812),
-    "subject_head": (23, 4, 0.203, 0.203, 0.203),
-    "semantic_induction": (23, 2, 0.597, 0.597, 0.597),
-    "mover_head": (23, 4, 0.935, 0.935, 0.935),
+    "letter_mover": (17, 4, 0.812, 0.719, 0.897),
+    "subject_head": (23, 4, 0.203, 0.188, 0.216),
+    "semantic_induction": (23, 2, 0.597, 0.484, 0.726),
+    "mover_head": (23, 4, 0.935, 0.916, 0.950),
     "consistency": (19, 3, 0.993, 0.986, 1.000),
 }
 # Head types whose heads pass the per-head evidence but whose set, ablated together, does not move the task the way
@@ -57,18 +59,18 @@ CONFIRMED = {
     "subject_head",
     "mover_head",
 }
-# detector -> (correct, total) of SmolLM2 on the detector's task, pooled over seeds 0-4.
+# detector -> (correct, total) of SmolLM2 on the detector's task over seeds 0-4 (seed 0 alone for fixed material).
 TASKS = {
     "name_mover": (238, 240),
-    "successor": (204, 220),
+    "successor": (41, 44),
     "function_vector": (182, 240),
     "correct_letter": (51, 240),
     "sentiment_summarizer": (200, 200),
     "truthfulness": (145, 145),
     "memory_head": (145, 145),
     "negative_head": (60, 120),
-    "letter_mover": (131, 140),
-    "mover_head": (145, 145),
+    "letter_mover": (27, 28),
+    "mover_head": (29, 29),
     "iteration": (262, 480),
     "accuracy": (141, 270),
     "consistency": (91, 145),
@@ -138,11 +140,22 @@ def test_heads_found_are_confirmed_by_ablating_them_together(results, name: str)
     assert confirmation is not None and confirmation.confirmed
 
 
+def random_low_scorers(result, count: int, *, seed: int) -> list[Head]:  # type: ignore[no-untyped-def]
+    """`count` heads drawn at random from those scoring below the median: heads the detector sees no sign of.
+
+    Not from the found heads' own layers: a random set there may hold real heads of the type (SmolLM2's L23 holds
+    mover and subject heads), and beating 19 sets like it happens by chance one time in twenty.
+    """
+    scores = result.scores
+    finite = scores[scores.isfinite()]
+    low = [tuple(head) for head in (scores < finite.median()).nonzero().tolist()]
+    return random.Random(seed).sample(low, count)
+
+
 @pytest.mark.parametrize("name", sorted(CONFIRMED | NOT_CONFIRMED))
-def test_a_random_head_set_of_the_same_size_does_not_confirm(smollm2, results, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_random_set_of_low_scoring_heads_of_the_same_size_does_not_confirm(smollm2, results, name: str) -> None:  # type: ignore[no-untyped-def]
     detector, lens = detectors(entrypoints=False)[name], ModelLens(smollm2.model, smollm2.tokenizer)
-    heads = results[name].confirmation.heads
-    decoys = random_sets_like(heads, (lens.n_layers, lens.n_heads), seed=123, count=1)[0]
+    decoys = random_low_scorers(results[name], len(results[name].confirmation.heads), seed=123)
     assert not detector.confirm(lens, decoys, seed=0).confirmed
 
 
