@@ -6,21 +6,24 @@ Every probe starts with the token its model saw before each training document
 1. a BOS the tokenizer prepends by itself: its configuration asks for one
    before every text, so training put one there (Gemma 3's `<bos>`, Llama's);
 2. else a BOS the tokenizer names without prepending, unless the chat template
-   writes it before every turn. Qwen's own tokenizer files name no BOS (the
-   base models' EOS and pad are `<|endoftext|>`); its GGUF metadata, which our
-   loader reads, names `<|endoftext|>` as BOS, and the Qwen maintainers describe
-   that token as the separator of pretraining documents, standing before and
-   after each, and say no BOS is added to every input (QwenLM/Qwen3 issue 486,
-   QwenLM/Qwen issue 427);
+   writes it before every turn;
 3. else the end-of-text token `<|endoftext|>` of GPT-2's byte-level BPE and the
    vocabularies built after it, if the tokenizer defines it as a special token.
    SmolLM2-Instruct's tokenizer config names `<|im_start|>` its BOS, but its
    chat template opens every turn with it; the SmolLM team use no BOS and
    separate pretraining files with the end-of-text token (huggingface/smollm
-   issue 110), which the SmolLM base checkpoints name as BOS and EOS (id 0).
-   The same rule gives `<|endoftext|>` for a Qwen tokenizer loaded from its own
-   files, which names no BOS;
+   issue 110), which the SmolLM base checkpoints name as BOS and EOS (id 0);
 4. else nothing (the parity toy, trained on bare sequences).
+
+Rules 2 and 3 skip the tokenizer's padding token: a model is tuned with
+padding masked out, so it never learns to read that token as a start.
+Qwen2.5-Instruct pads with `<|endoftext|>`, which its GGUF metadata also names
+as BOS; the Qwen maintainers say no BOS is added to inputs (QwenLM/Qwen3 issue
+486, QwenLM/Qwen issue 427), and on Qwen2.5-Coder-0.5B-Instruct that token in
+front wrecks the tasks (seed 0, with -> without: capital recall 17/29 -> 29/29,
+IOI 39/48 -> 48/48, restatement 3/29 -> 28/29), so Qwen's probes start with
+nothing. On SmolLM2 the end-of-text token changes no task by more than one
+prompt; Gemma 3 needs its `<bos>` (IOI 48/48 -> 4/48 without it).
 
 Attention-sink counts depend on that first token (Xiao et al. 2024), so it is
 recorded with every run (`bos_policy`), and `without_bos()` builds the same
@@ -75,20 +78,24 @@ def document_start(tokenizer: PreTrainedTokenizerBase) -> DocumentStart:
         if ids and ids[0] == bos_id:
             why = f"the tokenizer prepends its BOS {bos} to every text, so training saw it before each document"
             return DocumentStart(bos, bos_id, "prepended-by-tokenizer", why)
-        if not _opens_every_turn(tokenizer, bos):
+        if not _opens_every_turn(tokenizer, bos) and bos_id != tokenizer.pad_token_id:
             why = (
                 f"the tokenizer names {bos} its BOS without prepending it, and the chat template does not open "
                 "every turn with it, so it is taken as the document start"
             )
             return DocumentStart(bos, bos_id, "tokenizer-bos", why)
-    if (end_id := _special_token_id(tokenizer, END_OF_TEXT)) is not None:
+    end_id = _special_token_id(tokenizer, END_OF_TEXT)
+    if end_id is not None and end_id != tokenizer.pad_token_id:
         named = f"its BOS {bos} opens every chat turn" if bos is not None else "it names no BOS"
         why = (
             f"the tokenizer does not prepend a BOS and {named}; it defines {END_OF_TEXT}, the end-of-text token "
             "that GPT-2-style pretraining puts between documents, so that token stands before each one"
         )
         return DocumentStart(END_OF_TEXT, end_id, "end-of-text", why)
-    why = "the tokenizer prepends no BOS, names none that starts documents, and has no end-of-text token"
+    why = (
+        "the tokenizer prepends no BOS, names none that starts documents (a token it pads with does not), and has no "
+        "end-of-text token other than its padding"
+    )
     return DocumentStart(None, None, "none", why)
 
 

@@ -74,7 +74,7 @@ def _method(method: MethodPublic, detectors: dict[str, tuple[str | None, set[str
         f"#### {md.escape(method.name)} {{ #{method.slug} }}",
         md.json_twin(links.api("method", method.slug)),
         md.escape(method.core_operation),
-        md.admonition("info", "Added by headatlas, not in the survey's tables", md.escape(method.extension_note))
+        md.admonition("info", "Added by headatlas, beside the survey tables", md.escape(method.extension_note))
         if method.extension_note
         else "",
         f"Representative papers: {papers}.",

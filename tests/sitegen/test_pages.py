@@ -148,7 +148,7 @@ def test_the_methods_page_names_the_detectors_that_ran_under_their_method(site_d
 def test_the_methods_page_marks_a_method_headatlas_adds(site_data: SiteData) -> None:
     page = render_methods_page(site_data)
     attribution = page.split("{ #attribution-patching }", 1)[1].split("#### ", 1)[0]
-    assert "Added by headatlas, not in the survey's tables" in attribution and "2310.10348" in attribution
+    assert "Added by headatlas, beside the survey tables" in attribution and "2310.10348" in attribution
     zero = page.split("{ #zero-ablation }", 1)[1].split("#### ", 1)[0]
     assert "Added by headatlas" not in zero
 

@@ -61,6 +61,16 @@ def test_without_any_bos_the_end_of_text_token_is_the_document_start() -> None:
     assert (start.token, start.rule) == ("<|endoftext|>", "end-of-text")
 
 
+def test_a_named_bos_that_is_also_the_padding_token_is_no_document_start() -> None:
+    # Qwen2.5-Instruct from GGUF: <|endoftext|> is both its named BOS and its padding.
+    start = document_start(word_tokenizer(bos_token="<|endoftext|>", pad_token="<|endoftext|>"))
+    assert (start.token, start.rule) == (None, "none")
+
+
+def test_an_end_of_text_token_used_for_padding_is_no_document_start() -> None:
+    assert document_start(word_tokenizer(pad_token="<|endoftext|>")).rule == "none"
+
+
 def test_an_end_of_text_word_that_is_not_a_special_token_is_not_used() -> None:
     tokenizer = word_tokenizer(end_of_text=False)
     tokenizer.add_tokens(["<|endoftext|>"])  # an ordinary added word, not a special token

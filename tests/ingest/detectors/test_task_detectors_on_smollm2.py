@@ -141,22 +141,25 @@ def test_heads_found_are_confirmed_by_ablating_them_together(results, name: str)
 
 
 def random_low_scorers(result, count: int, *, seed: int) -> list[Head]:  # type: ignore[no-untyped-def]
-    """`count` heads drawn at random from those scoring below the median: heads the detector sees no sign of.
-
-    Not from the found heads' own layers: a random set there may hold real heads of the type (SmolLM2's L23 holds
-    mover and subject heads), and beating 19 sets like it happens by chance one time in twenty.
-    """
+    """`count` heads drawn at random from those scoring below the median: heads the detector sees no sign of."""
     scores = result.scores
     finite = scores[scores.isfinite()]
     low = [tuple(head) for head in (scores < finite.median()).nonzero().tolist()]
     return random.Random(seed).sample(low, count)
 
 
-@pytest.mark.parametrize("name", sorted(CONFIRMED | NOT_CONFIRMED))
-def test_a_random_set_of_low_scoring_heads_of_the_same_size_does_not_confirm(smollm2, results, name: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("name", sorted(CONFIRMED))
+def test_ablating_as_many_random_low_scoring_heads_moves_the_task_less_than_the_heads_found(
+    smollm2, results, name: str
+) -> None:  # type: ignore[no-untyped-def]
+    # Not "the decoys are not confirmed": at p <= 0.05 against 19 random sets, a random set is confirmed one time
+    # in twenty by design (three low scorers for name movers, L2H8, L12H1 and L4H8, beat their 19 random sets on
+    # this model). The decoys must move the metric less than the set found, in the direction the type predicts.
     detector, lens = detectors(entrypoints=False)[name], ModelLens(smollm2.model, smollm2.tokenizer)
-    decoys = random_low_scorers(results[name], len(results[name].confirmation.heads), seed=123)
-    assert not detector.confirm(lens, decoys, seed=0).confirmed
+    found = results[name].confirmation
+    decoys = detector.confirm(lens, random_low_scorers(results[name], len(found.heads), seed=123), seed=0)
+    sign = -1.0 if found.expected == "lowers" else 1.0
+    assert sign * decoys.effect < sign * found.effect
 
 
 @pytest.mark.parametrize("name", [*MULTIPLE_CHOICE, "negative_head", "iteration"])
