@@ -71,7 +71,8 @@ def catalog_summary(*, session: Session) -> CatalogSummary:
         table.__tablename__: session.exec(select(func.count()).select_from(table)).one()  # type: ignore[arg-type]
         for table in SUMMARY_TABLES
     }
-    return CatalogSummary(counts=counts)
+    by_status = dict(session.exec(select(m.Run.status, func.count()).group_by(m.Run.status)).all())
+    return CatalogSummary(counts=counts, runs_by_status={status: by_status.get(status, 0) for status in m.RunStatus})
 
 
 def list_stages(*, session: Session) -> list[StagePublic]:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from catalog import models as m
 from catalog.crud import require_known
+from catalog.models import RunStatus
 from catalog.runs import task_accuracy
 from catalog.schemas import BestHead, MatrixModel, MatrixRow, ModelVerification, TransferabilityMatrix
 
@@ -110,7 +111,7 @@ def _add_task_runs(
     """Task detectors' accuracies beside their verdicts, and a cell for each head type a model could not verify
     (its task at chance, or a test that does not apply to it, such as a language probe on a toy model)."""
     query = select(m.Run).where(
-        or_(col(m.Run.task_total).is_not(None), m.Run.status == "not-verifiable"),
+        or_(col(m.Run.task_total).is_not(None), m.Run.status != RunStatus.COMPLETE),
         col(m.Run.head_type_id).is_not(None),
     )
     if head_type_id is not None:
@@ -120,7 +121,7 @@ def _add_task_runs(
         task = task_accuracy(run)
         if key in summaries:
             summaries[key].task = task
-        elif run.status == "not-verifiable":
+        elif run.status != RunStatus.COMPLETE:
             model = models[run.model_id]
             summaries[key] = ModelVerification(
                 model=model.slug,
@@ -134,7 +135,7 @@ def _add_task_runs(
                 best=None,
                 reported_confirmed=0,
                 reported_contradicted=0,
-                status="not-verifiable",
+                status=run.status,
                 task=task,
                 reason=run.error,
             )

@@ -7,9 +7,10 @@ the same head and head type confirms or contradicts it.
 """
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # --- The survey's taxonomy -------------------------------------------------
@@ -211,8 +212,24 @@ class ReportedHead(SQLModel, table=True):
 
 
 # One detector on one model; its scores and verdicts land with it or not at all.
+class RunStatus(StrEnum):
+    """Every state a stored run can be in: the one vocabulary of catalog, API, CLI and site."""
+
+    COMPLETE = "complete"  # scored, with verdicts
+    NOT_VERIFIABLE = "not-verifiable"  # the model does the task at chance: no verdicts, not a verdict of absence
+    NOT_APPLICABLE = "not-applicable"  # the test cannot run on this model at all (Run.error says why)
+    EXPLORATORY = "exploratory"  # scored although the model does the task at chance (--ignore-task-gate): no verdicts
+    FAILED = "failed"  # the detector raised; Run.error holds the error
+
+
 class Run(SQLModel, table=True):
     __tablename__ = "run"
+    __table_args__ = (
+        UniqueConstraint(
+            "model_id", "detector", "detector_version", "seed", name="uq_run_model_id_detector_detector_version_seed"
+        ),
+        CheckConstraint(f"status IN ({', '.join(repr(str(status)) for status in RunStatus)})", name="run_status"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     model_id: int = Field(foreign_key="model.id", index=True)
     detector: str = Field(index=True)
@@ -227,7 +244,7 @@ class Run(SQLModel, table=True):
     # The found set's ablation against random sets (ingest.confirmation), for head types defined by an effect.
     confirmation: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     code_version: str
-    status: str  # complete | not-verifiable (the model does not do the task) | failed
+    status: str  # a RunStatus
     started_at: datetime
     finished_at: datetime | None = None
     timings: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

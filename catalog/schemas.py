@@ -6,6 +6,8 @@ from typing import Annotated, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, field_validator
 
+from catalog.models import RunStatus
+
 
 # Anything naming one head of one model, 0-based; printed L{layer}H{head}.
 class HeadLabelled(BaseModel):
@@ -166,6 +168,7 @@ class BenchmarkPublic(BaseModel):
 # How much the catalog holds, table by table.
 class CatalogSummary(BaseModel):
     counts: dict[str, int]
+    runs_by_status: dict[RunStatus, int] = {}  # every status, failed runs included
 
 
 # How well a model does the task a causal test needs, against chance (task detectors only).
@@ -188,7 +191,7 @@ class RunPublic(BaseModel):
     detector_version: str
     head_type: str | None
     method: str | None
-    status: str
+    status: RunStatus
     seed: int
     seeds: list[int]  # every seed the run drew fresh probe material with
     evidence: dict[str, object]  # the test, its null and correction, the interval, the pass rate asked for
@@ -320,7 +323,7 @@ class ModelVerification(BaseModel):
     best: BestHead | None
     reported_confirmed: int  # reported heads of this type on this model that show the behaviour
     reported_contradicted: int  # reported heads that were scored and do not
-    status: Literal["tested", "not-verifiable"] = "tested"
+    status: Literal["tested"] | RunStatus = "tested"  # tested: a complete run; else the status of the run there is
     task: TaskAccuracyPublic | None = None  # the task accuracy the verdicts rest on, or that ruled them out
     reason: str | None = None  # why the head type could not be verified on this model
     # "confirmed" / "not confirmed" by ablating the heads found together, None where no run made that test

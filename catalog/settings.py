@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     site_dir: Path = Path("site/build")
     # Bundled models (as `headatlas models` names them) that the API may queue for verification.
     verify_allowlist: list[str] = ["smollm2", "gemma3"]
+    # Where and in which precision verification runs a model (`headatlas verify --device/--dtype`).
+    device: Literal["cpu", "cuda", "mps", "auto"] = "cpu"
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
 
     @field_validator("database_url")
     @classmethod

@@ -24,7 +24,8 @@ def ingest_report(counts: dict[str, TableCount]) -> str:
 
 
 def summary(data: CatalogSummary) -> str:
-    return table(["table", "rows"], list(data.counts.items()))
+    statuses = table(["run status", "runs"], [(str(status), n) for status, n in data.runs_by_status.items()])
+    return table(["table", "rows"], list(data.counts.items())) + "\n\n" + statuses
 
 
 def search_hits(hits: list[SearchHit]) -> str:
@@ -111,7 +112,7 @@ def verify_report(report) -> str:  # type: ignore[no-untyped-def]
                 outcome.run_id,
                 len(outcome.heads_found) if outcome.status == "complete" else "",
                 f"{outcome.seconds:.1f}" if outcome.status != "skipped" else "",
-                heads + (f", +{more}" if more > 0 else ""),
+                outcome.reason if outcome.status == "failed" else heads + (f", +{more}" if more > 0 else ""),
             )
         )
     return f"Model {report.model}\n" + table(["detector", "status", "run", "found", "seconds", "heads (score)"], rows)
@@ -207,9 +208,12 @@ def confirmed(cell: ModelVerification) -> str:
 
 
 def matrix_cell(cell: ModelVerification) -> str:
-    if cell.status == "not-verifiable":
+    if cell.status != "tested":
         task = cell.task
-        return "n/v" + (f" (task {task.accuracy:.0%}, chance {task.chance:.0%})" if task else " (does not apply)")
+        if cell.status not in ("not-verifiable", "exploratory"):
+            return "n/a (does not apply)" if cell.status == "not-applicable" else str(cell.status)
+        label = "n/v" if cell.status == "not-verifiable" else "exploratory"
+        return label + (f" (task {task.accuracy:.0%}, chance {task.chance:.0%})" if task else "")
     if not cell.found:
         unconfirmed = f" ({cell.candidates} candidates not confirmed)" if cell.confirmation == "not confirmed" else ""
         return f"none/{cell.heads_scored}{unconfirmed}"

@@ -39,6 +39,23 @@ from cli.common import catalog_session, engine_of, errors_as_usage, json_option,
     "Detectors whose material is fixed run the first seed and are tested across its prompts.",
 )
 @click.option("--force", is_flag=True, help="Re-run detectors that already have a complete run.")
+@click.option(
+    "--ignore-task-gate",
+    is_flag=True,
+    help="Score heads even where the model does the task at chance; such runs are stored as exploratory, "
+    "without verdicts.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda", "mps", "auto"]),
+    help="Where the model runs; auto spreads it over the devices there are. [env: HEADATLAS_DEVICE; default: cpu]",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "bfloat16", "float16"]),
+    help="The model's weights and activations; scores are accumulated in float32. "
+    "[env: HEADATLAS_DTYPE; default: float32]",
+)
 @json_option
 @click.pass_obj
 def verify_command(
@@ -48,6 +65,9 @@ def verify_command(
     seed: int,
     n_seeds: int | None,
     force: bool,
+    ignore_task_gate: bool,
+    device: str | None,
+    dtype: str | None,
     as_json: bool,
 ) -> None:
     """Score every head of a model with detectors and store runs, scores and verdicts.
@@ -74,7 +94,14 @@ def verify_command(
     from ingest.evidence import DEFAULT_SEEDS
 
     options = VerifyOptions(
-        model=model_name, detectors=detector_names, seed=seed, seeds=n_seeds or DEFAULT_SEEDS, force=force
+        model=model_name,
+        detectors=detector_names,
+        seed=seed,
+        seeds=n_seeds or DEFAULT_SEEDS,
+        force=force,
+        ignore_task_gate=ignore_task_gate,
+        device=device or settings.device,
+        dtype=dtype or settings.dtype,
     )
     with errors_as_usage():
         try:

@@ -17,8 +17,9 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor, nn
 
-from ingest.capture import Captured, architecture, attention_modules, output_projection_weight
-from ingest.lens import ModelLens
+from ingest.capture import Captured, final_hidden, logits_of
+from ingest.families import output_projection_weight, projection
+from ingest.lens import Hook, ModelLens
 
 # Per-row metric of the logits at each row's answer position: [batch, vocab] -> [batch].
 Metric = Callable[[Tensor], Tensor]
@@ -44,7 +45,7 @@ def head_writes_at_answer(
     writes = []
     for layer in range(captured.n_layers):
         z = captured.head_outputs[layer][rows, answer_at]  # [batch, head, d_head]
-        weight = output_projection_weight(lens.model, layer)  # [d_model, head * d_head]
+        weight = output_projection_weight(lens.model, layer).cpu()  # [d_model, head * d_head]
         weight = weight.reshape(weight.shape[0], captured.n_heads, -1)  # [d_model, head, d_head]
         whole = torch.einsum("bhd,mhd->bhm", z, weight)  # [batch, head, d_model]
         part = whole if parts is None else torch.einsum("bhd,mhd->bhm", parts[layer], weight)
@@ -83,38 +84,23 @@ def direct_effects(
     return torch.einsum("lbhm,bm->lbh", writes, readout)  # [layer, batch, head]
 
 
-@torch.no_grad()
-def values_read_from(
-    lens: ModelLens, captured: Captured, input_ids: Tensor, mask: Tensor, answer_at: Tensor, source_at: Tensor
-) -> Tensor:
+def values_read_from(captured: Captured, answer_at: Tensor, source_at: Tensor) -> Tensor:
     """What each head's output at the answer position reads from one source position: [layer, batch, head, d_head].
 
     A head's output is the attention-weighted sum of its value vectors, so the
     part from position k is attention(answer -> k) * value(k), exactly; a head
     that attends elsewhere gets little from k, whatever its total effect.
+    `captured` must hold the values (capture with_values).
     """
-    values: list[Tensor] = []
-    n_heads, n_kv = lens.n_heads, lens.model.config.num_key_value_heads
+    if captured.values is None:
+        raise ValueError("Reading values needs a capture with_values")
     rows = torch.arange(len(answer_at))
-
-    def keep_value(_module: nn.Module, _inputs: object, output: Tensor) -> None:
-        v = output.detach().float()[rows, source_at]  # [batch, kv_head * d_head]
-        values.append(v.reshape(len(rows), n_kv, -1).repeat_interleave(n_heads // n_kv, dim=1))  # [batch, head, d_head]
-
-    name = architecture(lens.model).value_projection
-    if name is None:
-        raise ValueError(f"No separate value projection in model type {lens.model.config.model_type!r}")
-    handles = [getattr(module, name).register_forward_hook(keep_value) for module in attention_modules(lens.model)]
-    try:
-        lens.model(input_ids=input_ids, attention_mask=mask, use_cache=False, logits_to_keep=1)
-    finally:
-        for handle in handles:
-            handle.remove()
+    values = captured.values[:, rows, source_at]  # [layer, batch, head, d_head]
     weights = captured.patterns.permute(0, 1, 3, 2, 4)[:, rows, answer_at, :, :]  # [layer, batch, head, k_pos]
     weights = weights.gather(
         -1, source_at[None, :, None, None].expand(*weights.shape[:-1], 1)
     )  # [layer, batch, head, 1]
-    return torch.stack(values) * weights  # [layer, batch, head, d_head]
+    return values * weights  # [layer, batch, head, d_head]
 
 
 def head_output_gradients(
@@ -131,33 +117,29 @@ def head_output_gradients(
     n_heads = lens.n_heads
     rows = torch.arange(input_ids.shape[0])
     with torch.enable_grad(), _leaf_head_outputs(lens, leaves):
-        logits = lens.model(
-            input_ids=input_ids, attention_mask=attention_mask, use_cache=False, logits_to_keep=0
-        ).logits  # [batch, pos, vocab]
-        values = metric(logits[rows, answer_at].float())  # [batch]
+        hidden = final_hidden(lens, input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+        values = metric(logits_of(lens, hidden[rows, answer_at.to(hidden.device)]))  # [batch]
         values.sum().backward()
-    z = torch.stack([leaf.detach() for leaf in leaves])  # [layer, batch, pos, head * d_head]
-    grad = torch.stack([leaf.grad for leaf in leaves])  # type: ignore[misc]
+    z = torch.stack([leaf.detach() for leaf in leaves]).cpu()  # [layer, batch, pos, head * d_head]
+    grad = torch.stack([leaf.grad for leaf in leaves]).cpu()  # type: ignore[misc]
     shape = (*z.shape[:3], n_heads, -1)
     return z.reshape(shape), grad.reshape(shape), values.detach()
 
 
 @contextmanager
 def _leaf_head_outputs(lens: ModelLens, leaves: list[Tensor]) -> Iterator[None]:
-    """Make each output projection's input a leaf that keeps its gradient; hooks removed on exit."""
-    projection = architecture(lens.model).output_projection
+    """Make each output projection's input a float32 leaf that keeps its gradient, within the block."""
 
     def as_leaf(_module: nn.Module, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         leaf = inputs[0].detach().float().requires_grad_(True)
         leaves.append(leaf)
         return (leaf.to(inputs[0].dtype), *inputs[1:])
 
-    handles = [getattr(m, projection).register_forward_pre_hook(as_leaf) for m in attention_modules(lens.model)]
-    try:
+    hooks: list[Hook] = [
+        (projection(lens.model, layer, "output_projection"), "pre", as_leaf) for layer in range(lens.n_layers)
+    ]
+    with lens.hooked(hooks):
         yield
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def patching_effects(z_clean: Tensor, grad: Tensor, z_patched: Tensor, positions: Tensor | None = None) -> Tensor:

@@ -23,7 +23,8 @@ from typing import Literal, get_args
 import torch
 from torch import Tensor
 
-from ingest.capture import architecture, attention_modules, blocks, output_projection_weight
+from ingest.capture import forward_until
+from ingest.families import blocks, n_kv_heads, output_projection_weight, submodule, value_weights
 from ingest.lens import ModelLens
 
 # Logits the rank tests hold at once (128 MB of floats): the vocabulary is read in chunks that fit.
@@ -37,20 +38,13 @@ Side = Literal["highest", "lowest"]
 SIDES: tuple[Side, ...] = get_args(Side)
 
 
-def ov_unsupported(lens: ModelLens) -> str | None:
-    """OV readouts need a separate value matrix (Llama, Qwen2, Gemma 3); GPT-2 and NeoX fuse theirs."""
-    if architecture(lens.model).value_projection is None:
-        return f"OV readouts need a separate value matrix, which {lens.model.config.model_type} does not have"
-    return None
-
-
 @torch.no_grad()
 def effective_embeddings(lens: ModelLens, token_ids: Tensor) -> Tensor:
     """[n_tokens, d_model]: the residual after the first block, each token run alone."""
-    hidden = lens.model.base_model(
-        input_ids=token_ids[:, None], use_cache=False, output_hidden_states=True
-    ).hidden_states  # tuple of [n_tokens, 1, d_model]
-    return hidden[1][:, 0].float()  # [n_tokens, d_model]
+    family = lens.family
+    after_first = blocks(lens.model)[1] if lens.n_layers > 1 else submodule(lens.model, family.final_norm)
+    hidden = forward_until(lens, after_first, input_ids=token_ids[:, None], use_cache=False)  # [n_tokens, 1, d_model]
+    return hidden[:, 0].float().cpu()
 
 
 @torch.no_grad()
@@ -73,20 +67,20 @@ def ov_readouts(lens: ModelLens, layer: int, sources: Tensor, readout_ids: Tenso
 
 def _head_values(lens: ModelLens, layer: int, sources: Tensor) -> Tensor:
     """[n, head, d_head]: each head's value vector of each source (shared by the heads of a key-value group)."""
-    hooks = architecture(lens.model)
-    block = blocks(lens.model)[layer]
-    values = getattr(attention_modules(lens.model)[layer], hooks.value_projection)  # type: ignore[arg-type]
-    normed = getattr(block, hooks.attention_norm)(sources.to(values.weight.dtype)).float()  # [n, d_model]
-    v = normed @ values.weight.float().T  # [n, kv_head * d_head]
-    if values.bias is not None:
-        v = v + values.bias.float()
-    n_heads, n_kv = lens.n_heads, lens.model.config.num_key_value_heads
+    norm = getattr(blocks(lens.model)[layer], lens.family.attention_norm)
+    weight = next(norm.parameters())
+    normed = norm(sources.to(weight.device, weight.dtype)).float().cpu()  # [n, d_model]
+    matrix, bias = value_weights(lens.model, layer)  # [kv_head * d_head, d_model], [kv_head * d_head]
+    v = normed @ matrix.cpu().T  # [n, kv_head * d_head]
+    if bias is not None:
+        v = v + bias.cpu()
+    n_heads, n_kv = lens.n_heads, n_kv_heads(lens.model)
     return v.reshape(v.shape[0], n_kv, -1).repeat_interleave(n_heads // n_kv, dim=1)  # [n, head, d_head]
 
 
 def _output_matrices(lens: ModelLens, layer: int) -> Tensor:
     """[d_model, head, d_head]: the layer's output projection, split by head."""
-    w_o = output_projection_weight(lens.model, layer)  # [d_model, head * d_head]
+    w_o = output_projection_weight(lens.model, layer).cpu()  # [d_model, head * d_head]
     return w_o.reshape(w_o.shape[0], lens.n_heads, -1)  # [d_model, head, d_head]
 
 

@@ -1,19 +1,30 @@
-"""A loaded model as detectors see it: tokenizer, captured passes, and the pieces logit attribution needs.
+"""A loaded model as detectors see it: the only way to the model.
 
-Pattern detectors only capture; task detectors also attribute an answer's
-logits to heads (ingest.attribution), which needs the unembedding and the
-final norm's gain, read once here whatever the architecture.
+Every forward pass, patch, ablation and read goes through a ModelLens: its
+`hooked` block is the one place hooks are registered (and always removed), its
+`forward` moves inputs to the model's device, and its `capture` shares one
+captured pass between detectors that probe the same inputs, except while an
+intervention is in place, when a cached clean pass would be wrong. The pieces
+logit attribution needs (unembedding, final norm's gain) are read once here,
+in float32 on the CPU, whatever the model's device and dtype.
 """
 
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from ingest.capture import CaptureCache, Captured, architecture, blocks, submodule
+from ingest.capture import CaptureCache, Captured
+from ingest.families import Family, blocks, family_of, submodule
 from ingest.toy_models import toy_task
+
+# A hook: the module, whether it runs before ("pre", sees the inputs) or after ("post", sees the output), the function.
+Hook = tuple[nn.Module, Literal["pre", "post"], Callable[..., Any]]
 
 
 @dataclass
@@ -21,9 +32,33 @@ class ModelLens:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     captures: CaptureCache = field(init=False)
+    interventions: int = field(default=0, init=False)  # hooked blocks that change the pass, now open
 
     def __post_init__(self) -> None:
-        self.captures = CaptureCache(self.model)
+        self.captures = CaptureCache(self)
+
+    @contextmanager
+    def hooked(self, hooks: Iterable[Hook], *, intervening: bool = True) -> Iterator[None]:
+        """Within the block, the hooks run on every pass; they are removed on exit, whatever happens.
+
+        `intervening=False` promises the hooks only read: captures stay shared.
+        """
+        handles = []
+        self.interventions += intervening
+        try:
+            for module, when, function in hooks:
+                register = module.register_forward_pre_hook if when == "pre" else module.register_forward_hook
+                handles.append(register(function))
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+            self.interventions -= intervening
+
+    def forward(self, **inputs: Any) -> Any:
+        """The model's forward pass on `inputs`, with tensors moved to its device."""
+        moved = {name: value.to(self.device) if isinstance(value, Tensor) else value for name, value in inputs.items()}
+        return self.model(**moved)
 
     def capture(
         self,
@@ -31,10 +66,26 @@ class ModelLens:
         attention_mask: Tensor,
         *,
         with_predictions: bool = False,
+        with_values: bool = False,
         answer_at: Tensor | None = None,
     ) -> Captured:
-        """One forward pass, shared with any detector that asks for the same inputs."""
-        return self.captures(input_ids, attention_mask, with_predictions=with_predictions, answer_at=answer_at)
+        """One forward pass, shared with any detector that asks for the same inputs (ingest.capture)."""
+        return self.captures(
+            input_ids,
+            attention_mask,
+            with_predictions=with_predictions,
+            with_values=with_values,
+            answer_at=answer_at,
+            shared=self.interventions == 0,
+        )
+
+    @property
+    def family(self) -> Family:
+        return family_of(self.model)
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.get_input_embeddings().weight.device
 
     @property
     def n_layers(self) -> int:
@@ -52,31 +103,31 @@ class ModelLens:
     @cached_property
     def unembedding(self) -> Tensor:
         """[vocab, d_model]: each token's readout direction."""
-        return self.model.get_output_embeddings().weight.detach().float()
+        return self.model.get_output_embeddings().weight.detach().float().cpu()
 
     @cached_property
     def embedding(self) -> Tensor:
         """[vocab, d_model]: each token's input embedding, with the model's embedding scale (Gemma's sqrt(d_model))."""
-        weight = self.model.get_input_embeddings().weight.detach().float()
+        weight = self.model.get_input_embeddings().weight.detach().float().cpu()
         scale = getattr(self.model.get_input_embeddings(), "embed_scale", None)
         return weight * float(scale) if scale is not None else weight
 
     @cached_property
     def final_norm_gain(self) -> Tensor:
         """[d_model]: the final norm's elementwise gain."""
-        return norm_gain(submodule(self.model, architecture(self.model).final_norm), self.model.config.hidden_size)
+        return norm_gain(submodule(self.model, self.family.final_norm), self.model.config.hidden_size)
 
     @cached_property
     def final_norm_eps(self) -> float:
-        return norm_eps(submodule(self.model, architecture(self.model).final_norm))
+        return norm_eps(submodule(self.model, self.family.final_norm))
 
     @property
     def centred_norm(self) -> bool:
-        return architecture(self.model).centred
+        return self.family.centred
 
     def post_attention_norm(self, layer: int) -> tuple[Tensor, float] | None:
         """Gain and eps of the norm a family puts on the attention output before the residual (Gemma), if any."""
-        name = architecture(self.model).post_attention_norm
+        name = self.family.post_attention_norm
         if name is None:
             return None
         norm = getattr(blocks(self.model)[layer], name)
@@ -92,9 +143,10 @@ def norm_gain(norm: nn.Module, d_model: int) -> Tensor:
     """
     v = torch.ones(d_model)
     v[1::2] = -1.0  # [d_model]
-    dtype = next(norm.parameters()).dtype
+    weight = next(norm.parameters())
     with torch.no_grad():
-        plus, minus = norm(v.to(dtype)[None]).float()[0], norm((-v).to(dtype)[None]).float()[0]
+        plus = norm(v.to(weight.device, weight.dtype)[None]).float().cpu()[0]
+        minus = norm((-v).to(weight.device, weight.dtype)[None]).float().cpu()[0]
     return (plus - minus) / 2 * v * (1 + norm_eps(norm)) ** 0.5  # [d_model]
 
 

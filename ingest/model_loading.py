@@ -3,13 +3,15 @@
 GGUF weights are dequantized once and cached as a float32 folder, so that the
 second load takes seconds instead of a minute. Remote code is never trusted,
 and attention is always the eager implementation: capture needs the patterns.
+A model goes to the device and dtype asked for (CPU float32 by default);
+"auto" spreads it over the devices there are with accelerate's device map.
 """
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from transformers import (
@@ -21,21 +23,14 @@ from transformers import (
 )
 
 from ingest.checkpoint_folders import save_checkpoint
+from ingest.families import FAMILIES
 from ingest.model_files import BUNDLED, ModelFileError, bundled_model_file, bundled_names
 from ingest.toy_models import TOY_NAME, TOY_TITLE, iteration_toy_folder, toy_task
 
 logger = logging.getLogger(__name__)
 
-# transformers model_type -> our family name (as in catalog/knowledge/models.yaml).
-FAMILIES = {
-    "llama": "llama",
-    "qwen2": "qwen2",
-    "gemma3_text": "gemma",
-    "gpt2": "gpt2",
-    "gpt_neox": "gpt-neox",
-}
-# Families whose positions are learned vectors; every other supported family is rotary.
-LEARNED_POSITIONS = {"gpt2"}
+Device = Literal["cpu", "cuda", "mps", "auto"]
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 class ModelLoadError(ValueError):
@@ -65,9 +60,34 @@ class LoadedModel:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     facts: ModelFacts
+    placement: dict[str, str] = field(default_factory=lambda: {"device": "cpu", "dtype": "float32"})  # what runs record
 
 
-def load_model(name: str, *, cache_dir: Path) -> LoadedModel:
+def load_model(name: str, *, cache_dir: Path, device: str = "cpu", dtype: str = "float32") -> LoadedModel:
+    """Load `name` (see `_load`) and place it on `device` in `dtype`; a device that is not there is refused."""
+    options = _placement_options(device, dtype)
+    loaded = _load(name, cache_dir=cache_dir, **options)
+    if device != "auto":
+        loaded.model.to(device)
+    return LoadedModel(loaded.model, loaded.tokenizer, loaded.facts, {"device": device, "dtype": dtype})
+
+
+def _placement_options(device: str, dtype: str) -> dict[str, Any]:
+    if dtype not in DTYPES:
+        raise ModelLoadError(f"Unknown dtype {dtype!r}; choose one of: {', '.join(DTYPES)}")
+    if device not in get_args(Device):
+        raise ModelLoadError(f"Unknown device {device!r}; choose one of: {', '.join(get_args(Device))}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError("Device 'cuda' asked for, but torch sees no CUDA device here")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ModelLoadError("Device 'mps' asked for, but torch sees no MPS device here")
+    options: dict[str, Any] = {"dtype": DTYPES[dtype]}
+    if device == "auto":
+        options["device_map"] = "auto"
+    return options
+
+
+def _load(name: str, *, cache_dir: Path, **options: Any) -> LoadedModel:
     """Load `name`, trying in turn: the toy model, bundled model, GGUF file, local folder, hub id.
 
     Args:
@@ -77,21 +97,24 @@ def load_model(name: str, *, cache_dir: Path) -> LoadedModel:
         cache_dir: where dequantized GGUF models and the trained toy are kept.
     """
     if name == TOY_NAME:
-        toy = _from_pretrained(iteration_toy_folder(cache_dir))
+        toy = _from_pretrained(iteration_toy_folder(cache_dir), **options)
         return _loaded(toy, TOY_NAME, hub_id=None, quantization=None, sha256=None, name=TOY_TITLE)
     if name in bundled_names() or name in BUNDLED.values():
         bundled = bundled_model_file(name, cache_dir)
-        return _load_gguf(bundled.path, bundled.sha256, f"GGUF {bundled.quantization}", bundled.slug, cache_dir)
+        quantization = f"GGUF {bundled.quantization}"
+        return _load_gguf(bundled.path, bundled.sha256, quantization, bundled.slug, cache_dir, **options)
     path = Path(name).expanduser()
     if path.is_file() and path.suffix == ".gguf":
         sha256 = file_sha256(path)
-        return _load_gguf(path, sha256, None, slugify(path.stem), cache_dir)
+        return _load_gguf(path, sha256, None, slugify(path.stem), cache_dir, **options)
     if path.is_dir():
-        return _loaded(_from_pretrained(path), slugify(path.name), hub_id=None, quantization=None, sha256=None)
+        return _loaded(
+            _from_pretrained(path, **options), slugify(path.name), hub_id=None, quantization=None, sha256=None
+        )
     if path.suffix == ".gguf" or name.startswith((".", "/", "~")):
         raise ModelLoadError(f"No model file or folder at {name!r}")
     try:
-        pair = _from_pretrained(name)
+        pair = _from_pretrained(name, **options)
     except ModelLoadError as error:
         raise ModelLoadError(
             f"Unknown model {name!r}: not the toy ({TOY_NAME}), a bundled model ({', '.join(bundled_names())}), "
@@ -100,32 +123,32 @@ def load_model(name: str, *, cache_dir: Path) -> LoadedModel:
     return _loaded(pair, slugify(name), hub_id=name, quantization=None, sha256=None)
 
 
-def _load_gguf(path: Path, sha256: str, quantization: str | None, slug: str, cache_dir: Path) -> LoadedModel:
+def _load_gguf(
+    path: Path, sha256: str, quantization: str | None, slug: str, cache_dir: Path, **options: Any
+) -> LoadedModel:
     converted = cache_dir / "converted" / f"{slug}-{sha256[:16]}"
     if not (converted / "config.json").is_file():
         _convert_gguf(path, converted)
-    loaded = _from_pretrained(converted)
+    loaded = _from_pretrained(converted, **options)
     return _loaded(loaded, slug, hub_id=None, quantization=quantization or "GGUF", sha256=sha256)
 
 
 def _convert_gguf(path: Path, target: Path) -> None:
     """Dequantize a GGUF file into a float32 checkpoint folder, atomically."""
     logger.warning("Dequantizing %s once; later loads use %s", path.name, target)
-    model, tokenizer = _from_pretrained(path.parent, gguf_file=path.name)
+    model, tokenizer = _from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
     if getattr(model, "hf_quantizer", None) is not None:
         model.hf_quantizer.remove_quantization_config(model)
     save_checkpoint(model, tokenizer, target)
 
 
 def _from_pretrained(source: Path | str, **options: Any) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    model_options = {"dtype": torch.float32, **options}
+    tokenizer_options = {key: value for key, value in options.items() if key == "gguf_file"}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, **options)
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, **tokenizer_options)
         model = AutoModelForCausalLM.from_pretrained(
-            source,
-            trust_remote_code=False,
-            attn_implementation="eager",
-            dtype=torch.float32,
-            **options,
+            source, trust_remote_code=False, attn_implementation="eager", **model_options
         )
     except (OSError, ValueError, KeyError) as error:
         raise ModelLoadError(f"Cannot load model {str(source)!r}: {error}") from error
@@ -152,13 +175,13 @@ def _loaded(
         slug=slug,
         name=name or str(getattr(config, "_name_or_path", "") or slug),
         hub_id=hub_id,
-        family=FAMILIES[config.model_type],
+        family=FAMILIES[config.model_type].name,
         kind=model_kind(config, slug),
         n_layers=config.num_hidden_layers,
         n_heads=n_heads,
         n_kv_heads=getattr(config, "num_key_value_heads", None) or n_heads,
         d_model=config.hidden_size,
-        positional="learned-absolute" if config.model_type in LEARNED_POSITIONS else "rotary",
+        positional=FAMILIES[config.model_type].positional,
         quantization=quantization,
         file_sha256=sha256,
     )

@@ -29,10 +29,12 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from transformers import DynamicCache, PreTrainedModel
+from transformers import DynamicCache
 
-from ingest.capture import architecture, attention_modules
-from ingest.interventions import Head, forward_until, recorded_queries, replaced_head_outputs, replaced_queries
+from ingest.capture import final_hidden, forward_until
+from ingest.families import projection
+from ingest.interventions import Head, recorded_queries, replaced_head_outputs, replaced_queries
+from ingest.lens import Hook, ModelLens
 
 # Copies of the prompts in one patched pass (8 senders of 48 IOI prompts). Step 3 holds the clean keys and
 # values once per copy, so this bounds memory: ~330 MB for SmolLM2's 30 layers and 18 positions.
@@ -77,7 +79,7 @@ class PathPatching:
     @torch.no_grad()
     def __init__(
         self,
-        model: PreTrainedModel,
+        lens: ModelLens,
         prompts: PatchingPrompts,
         receivers: list[Head],
         *,
@@ -86,7 +88,7 @@ class PathPatching:
         """Run step 1 on the clean and the corrupted prompts.
 
         Args:
-            model: a model of a family in ingest.capture.ARCHITECTURES.
+            lens: the model, of a family in ingest.families.
             prompts: the clean and corrupted prompts, END and the tokens read.
             receivers: (layer, head) pairs whose queries at END take the patch.
             rows_per_pass: copies of the prompts per forward pass; senders are
@@ -94,13 +96,13 @@ class PathPatching:
         """
         if not receivers:
             raise ValueError("Path patching needs at least one receiver")
-        self.model, self.prompts, self.receivers, self.rows_per_pass = model, prompts, receivers, rows_per_pass
-        self.cache = DynamicCache(config=model.config)  # the clean prompts' keys and values, for step 3
-        with recorded_queries(model, receivers, prompts.end) as queries:
-            self.clean_z, hidden = _run(model, prompts.clean_ids, prompts.attention_mask, prompts.end, self.cache)
+        self.lens, self.prompts, self.receivers, self.rows_per_pass = lens, prompts, receivers, rows_per_pass
+        self.cache = DynamicCache(config=lens.model.config)  # the clean prompts' keys and values, for step 3
+        with recorded_queries(lens, receivers, prompts.end) as queries:
+            self.clean_z, hidden = _run(lens, prompts.clean_ids, prompts.attention_mask, prompts.end, self.cache)
         self.clean_queries = queries  # [batch, d_head] per receiver
-        self.corrupted_z, _ = _run(model, prompts.corrupted_ids, prompts.attention_mask, prompts.end)
-        self.clean = chosen_logits(model, hidden, prompts.read)  # [batch, n_tokens]
+        self.corrupted_z, _ = _run(lens, prompts.corrupted_ids, prompts.attention_mask, prompts.end)
+        self.clean = chosen_logits(lens, hidden, prompts.read)  # [batch, n_tokens]
 
     @torch.no_grad()
     def patched(self, senders: list[Head]) -> Tensor:
@@ -130,9 +132,9 @@ class PathPatching:
         self._check(senders)
         with torch.enable_grad():
             leaves = {head: query.clone().requires_grad_(True) for head, query in self.clean_queries.items()}
-            with replaced_queries(self.model, leaves, torch.zeros(len(self.prompts.end), dtype=torch.long)):
+            with replaced_queries(self.lens, leaves, torch.zeros(len(self.prompts.end), dtype=torch.long)):
                 hidden = self._end_after_context(copy.deepcopy(self.cache), _copies(self.prompts, 1))
-            logits = chosen_logits(self.model, hidden, self.prompts.read[:, :2])  # [batch, 2]
+            logits = chosen_logits(self.lens, hidden, self.prompts.read[:, :2])  # [batch, 2]
             on_queries = torch.autograd.grad((logits[:, 0] - logits[:, 1]).sum(), list(leaves.values()))
             outputs = self.clean_z.clone().requires_grad_(True)  # [layer, batch, head, d_head]
             queries = self._end_with_frozen_heads(outputs, _copies(self.prompts, 1))
@@ -166,13 +168,13 @@ class PathPatching:
         every_head = [[layer, head] for layer in range(n_layers) for head in range(n_heads)]
         only = torch.zeros(len(prompt), dtype=torch.long)  # [rows]: each row is END alone
         last = max(layer for layer, _ in self.receivers)
-        stop_at = getattr(attention_modules(self.model)[last], architecture(self.model).output_projection)
+        stop_at = projection(self.lens.model, last, "output_projection")
         with (
-            replaced_head_outputs(self.model, every_head, outputs, only),
-            recorded_queries(self.model, self.receivers, only) as queries,
+            replaced_head_outputs(self.lens, every_head, outputs, only),
+            recorded_queries(self.lens, self.receivers, only) as queries,
         ):
             forward_until(
-                self.model,
+                self.lens,
                 stop_at,
                 input_ids=self.prompts.clean_ids[prompt, self.prompts.end[prompt]][:, None],  # [rows, 1]
                 attention_mask=torch.ones(len(prompt), 1, dtype=torch.long),
@@ -186,9 +188,9 @@ class PathPatching:
         prompt = _copies(self.prompts, n_copies)  # [rows]
         context = copy.deepcopy(self.cache)
         context.batch_repeat_interleave(n_copies)  # the clean keys and values, once per copy
-        with replaced_queries(self.model, queries, torch.zeros(len(prompt), dtype=torch.long)):
+        with replaced_queries(self.lens, queries, torch.zeros(len(prompt), dtype=torch.long)):
             hidden = self._end_after_context(context, prompt)  # [rows, d_model]
-        logits = chosen_logits(self.model, hidden, self.prompts.read[prompt])  # [rows, n_tokens]
+        logits = chosen_logits(self.lens, hidden, self.prompts.read[prompt])  # [rows, n_tokens]
         return logits.reshape(len(self.prompts.end), n_copies, -1).transpose(0, 1)  # [copy, batch, n_tokens]
 
     def _end_after_context(self, context: DynamicCache, prompt: Tensor) -> Tensor:
@@ -201,20 +203,20 @@ class PathPatching:
         n_pos = prompts.attention_mask.shape[1]
         before_end = prompts.attention_mask.bool() & (torch.arange(n_pos)[None] < prompts.end[:, None])  # [batch, pos]
         mask = torch.cat([before_end, torch.ones(len(before_end), 1, dtype=torch.bool)], dim=1)  # [batch, pos + 1]
-        hidden = _final_hidden(
-            self.model,
+        hidden = final_hidden(
+            self.lens,
             input_ids=prompts.clean_ids[prompt, prompts.end[prompt]][:, None],  # [rows, 1]
             attention_mask=mask[prompt].long(),  # [rows, pos + 1]
             position_ids=prompts.end[prompt][:, None],  # [rows, 1]
             use_cache=True,
-            **_with_cache(self.model, context),
+            **_with_cache(self.lens, context),
         )  # [rows, 1, d_model]
         return hidden[:, 0]
 
 
 @torch.no_grad()
 def path_patching(
-    model: PreTrainedModel,
+    lens: ModelLens,
     prompts: PatchingPrompts,
     senders: list[Head],
     receivers: list[Head],
@@ -222,89 +224,83 @@ def path_patching(
     rows_per_pass: int = ROWS_PER_PASS,
 ) -> PatchedLogits:
     """Patch each sender's output at END from the corrupted prompts into the receivers' queries at END only."""
-    patching = PathPatching(model, prompts, receivers, rows_per_pass=rows_per_pass)
+    patching = PathPatching(lens, prompts, receivers, rows_per_pass=rows_per_pass)
     return PatchedLogits(clean=patching.clean, patched=patching.patched(senders))
 
 
 @torch.no_grad()
-def activation_patching(model: PreTrainedModel, prompts: PatchingPrompts, heads: list[Head]) -> PatchedLogits:
+def activation_patching(lens: ModelLens, prompts: PatchingPrompts, heads: list[Head]) -> PatchedLogits:
     """Patch each head's output at END from the corrupted prompts into the clean run, one full forward pass per head.
 
     The reference path patching is checked against: it moves the answer
     through every path downstream of the head, the receivers' queries among them.
     """
-    clean_hidden = _run(model, prompts.clean_ids, prompts.attention_mask, prompts.end)[1]
-    corrupted_z = _run(model, prompts.corrupted_ids, prompts.attention_mask, prompts.end)[0]
+    clean_hidden = _run(lens, prompts.clean_ids, prompts.attention_mask, prompts.end)[1]
+    corrupted_z = _run(lens, prompts.corrupted_ids, prompts.attention_mask, prompts.end)[0]
     rows = torch.arange(len(prompts.end))
     patched = []
     for layer, head in heads:
-        with replaced_head_outputs(model, [[layer, head]], corrupted_z, prompts.end):
-            hidden = _final_hidden(model, input_ids=prompts.clean_ids, attention_mask=prompts.attention_mask)
-        patched.append(chosen_logits(model, hidden[rows, prompts.end], prompts.read))
-    return PatchedLogits(clean=chosen_logits(model, clean_hidden, prompts.read), patched=torch.stack(patched))
+        with replaced_head_outputs(lens, [[layer, head]], corrupted_z, prompts.end):
+            hidden = final_hidden(lens, input_ids=prompts.clean_ids, attention_mask=prompts.attention_mask)
+        patched.append(chosen_logits(lens, hidden[rows, prompts.end], prompts.read))
+    return PatchedLogits(clean=chosen_logits(lens, clean_hidden, prompts.read), patched=torch.stack(patched))
 
 
-def chosen_logits(model: PreTrainedModel, hidden: Tensor, tokens: Tensor) -> Tensor:
+def chosen_logits(lens: ModelLens, hidden: Tensor, tokens: Tensor) -> Tensor:
     """The logits of a few tokens per row from the unembedding's input: [rows, d_model], [rows, n] -> [rows, n].
 
     Reading only these rows of the unembedding is what keeps Gemma's 262k-token vocabulary cheap.
     """
+    model = lens.model
     unembedding = model.get_output_embeddings()
-    weight = unembedding.weight[tokens]  # [rows, n, d_model]
-    logits = torch.einsum("rm,rnm->rn", hidden.to(weight.dtype), weight)  # [rows, n]
+    weight = unembedding.weight[tokens.to(unembedding.weight.device)]  # [rows, n, d_model]
+    logits = torch.einsum("rm,rnm->rn", hidden.to(weight.device, weight.dtype), weight)  # [rows, n]
     if getattr(unembedding, "bias", None) is not None:
-        logits = logits + unembedding.bias[tokens]
+        logits = logits + unembedding.bias[tokens.to(unembedding.weight.device)]
     if cap := getattr(model.config, "final_logit_softcapping", None):  # Gemma's tanh cap on the logits
         logits = torch.tanh(logits / cap) * cap
-    return logits.float()
-
-
-def _final_hidden(model: PreTrainedModel, **inputs: object) -> Tensor:
-    """The unembedding's input, [batch, pos, d_model], without computing the logits."""
-    return forward_until(model, model.get_output_embeddings(), **inputs)
+    return logits.float().cpu()
 
 
 def _run(
-    model: PreTrainedModel, input_ids: Tensor, mask: Tensor, end: Tensor, cache: DynamicCache | None = None
+    lens: ModelLens, input_ids: Tensor, mask: Tensor, end: Tensor, cache: DynamicCache | None = None
 ) -> tuple[Tensor, Tensor]:
     """Step 1: every head's output at END, [layer, batch, head, d_head], and the unembedding's input, [batch, d_model].
 
     With `cache`, the pass also fills it with the prompts' keys and values for step 3.
     """
     rows = torch.arange(len(end))
-    with _head_outputs_at(model, end) as outputs:
-        hidden = _final_hidden(
-            model, input_ids=input_ids, attention_mask=mask, use_cache=cache is not None, **_with_cache(model, cache)
+    with _head_outputs_at(lens, end) as outputs:
+        hidden = final_hidden(
+            lens, input_ids=input_ids, attention_mask=mask, use_cache=cache is not None, **_with_cache(lens, cache)
         )  # [batch, pos, d_model]
-    return torch.stack(outputs), hidden[rows, end]
+    return torch.stack(outputs), hidden[rows, end].cpu()
 
 
-def _with_cache(model: PreTrainedModel, cache: DynamicCache | None) -> dict[str, object]:
+def _with_cache(lens: ModelLens, cache: DynamicCache | None) -> dict[str, object]:
     """The keyword a forward pass takes its cache by: `cache` in recent transformers, else `past_key_values`."""
     if cache is None:
         return {}
-    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    name = "cache" if "cache" in inspect.signature(lens.model.forward).parameters else "past_key_values"
     return {name: cache}
 
 
 @contextmanager
-def _head_outputs_at(model: PreTrainedModel, end: Tensor) -> Iterator[list[Tensor]]:
+def _head_outputs_at(lens: ModelLens, end: Tensor) -> Iterator[list[Tensor]]:
     """Yield a list that a forward pass fills with each layer's head outputs at END: [batch, head, d_head] each."""
     outputs: list[Tensor] = []
     rows = torch.arange(len(end))
-    n_heads = model.config.num_attention_heads
+    n_heads = lens.n_heads
 
     def keep(_module: nn.Module, inputs: tuple[Tensor, ...]) -> None:
-        z = inputs[0][rows, end].detach().clone()  # [batch, head * d_head]
+        z = inputs[0][rows, end].detach().clone().cpu()  # [batch, head * d_head]
         outputs.append(z.reshape(len(rows), n_heads, -1))  # [batch, head, d_head]
 
-    projection = architecture(model).output_projection
-    handles = [getattr(module, projection).register_forward_pre_hook(keep) for module in attention_modules(model)]
-    try:
+    hooks: list[Hook] = [
+        (projection(lens.model, layer, "output_projection"), "pre", keep) for layer in range(lens.n_layers)
+    ]
+    with lens.hooked(hooks, intervening=False):
         yield outputs
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def _copies(prompts: PatchingPrompts, n_copies: int) -> Tensor:

@@ -6,6 +6,7 @@ an interrupted verification leaves the runs it completed and nothing else;
 running it again skips those (unless forced) and does the rest.
 """
 
+import logging
 import subprocess
 import time
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ import torch
 from sqlalchemy import Engine
 
 from catalog.db import upgrade
+from catalog.models import RunStatus
 from ingest.detectors.base import Detector, Measurement, TaskAccuracy
 from ingest.detectors.probes import bos_policy
 from ingest.evidence import DEFAULT_SEEDS, PromptScores, resampled
@@ -25,6 +27,8 @@ from ingest.lens import ModelLens
 from ingest.model_loading import LoadedModel, load_model
 from ingest.plugins import detectors, get_detector
 from ingest.write_runs import RunResult, completed_run, register_model, require_head_types, write_run
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,15 +38,19 @@ class VerifyOptions:
     seed: int = 0  # the first seed; the run uses seeds `seed` .. `seed + seeds - 1`
     seeds: int = DEFAULT_SEEDS
     force: bool = False  # re-run detectors that already have a complete run
+    ignore_task_gate: bool = False  # score heads even where the model does the task at chance: exploratory runs
+    device: str = "cpu"  # cpu | cuda | mps | auto (ingest.model_loading)
+    dtype: str = "float32"  # float32 | bfloat16 | float16
 
 
 @dataclass(frozen=True)
 class DetectorOutcome:
     detector: str
-    status: str  # complete | not-verifiable | skipped
+    status: str  # a RunStatus, or "skipped"
     run_id: int | None
     heads_found: list[tuple[int, int, float]] = field(default_factory=list)  # (layer, head, score), best first
     seconds: float = 0.0
+    reason: str | None = None  # why the run gives no verdicts, or how it failed
 
 
 @dataclass(frozen=True)
@@ -68,68 +76,125 @@ def verify_model(
 ) -> VerifyReport:
     """Run the chosen detectors on one model and store every run.
 
+    A detector that raises is stored as a failed run with its error, and the
+    others go on: one broken test never stops a model's verification.
+
     Args:
         engine: the catalog.
-        opts: which model, which detectors, the seed.
+        opts: which model, which detectors, the seeds, the device and dtype.
         cache_dir: where converted model weights are kept.
         progress: wraps the detector loop, e.g. with a progress bar.
     """
     chosen = selected_detectors(opts.detectors)  # validate names before loading anything
     upgrade(engine)
     require_head_types(engine, {detector.head_type for detector in chosen})
-    loaded = load_model(opts.model, cache_dir=cache_dir)
+    loaded = load_model(opts.model, cache_dir=cache_dir, device=opts.device, dtype=opts.dtype)
     model_id = register_model(engine, loaded.facts)
     outcomes = []
     lens = ModelLens(loaded.model, loaded.tokenizer)
+    done = DONE_WITH_GATE_IGNORED if opts.ignore_task_gate else DONE
     for detector in progress(chosen, loaded.facts.slug):
         seeds = list(seeds_for(detector, opts.seed, opts.seeds))
-        existing = None if opts.force else completed_run(engine, model_id, detector.name, detector.version, seeds)
+        existing = (
+            None if opts.force else completed_run(engine, model_id, detector.name, detector.version, seeds, done=done)
+        )
         if existing is not None:
             outcomes.append(DetectorOutcome(detector.name, "skipped", existing))
             continue
-        result = run_detector(loaded, detector, seed=opts.seed, n_seeds=opts.seeds, lens=lens)
+        try:
+            result = run_detector(
+                loaded, detector, seed=opts.seed, n_seeds=opts.seeds, lens=lens, ignore_task_gate=opts.ignore_task_gate
+            )
+        except Exception as error:  # noqa: BLE001  # stored as a failed run; the other detectors go on
+            logger.exception("Detector %s failed on %s", detector.name, loaded.facts.slug)
+            result = failed_run(loaded, detector, seeds, error)
         run_id = write_run(engine, model_id, result)
-        outcomes.append(DetectorOutcome(detector.name, result.status, run_id, result.found, result.timings["total"]))
+        outcomes.append(
+            DetectorOutcome(
+                detector.name, str(result.status), run_id, result.found, result.timings["total"], result.reason
+            )
+        )
     return VerifyReport(model=loaded.facts.slug, outcomes=outcomes)
 
 
+# Runs that a verification does not repeat unless forced: with the task gate, and with it ignored.
+DONE = {RunStatus.COMPLETE, RunStatus.NOT_VERIFIABLE, RunStatus.NOT_APPLICABLE}
+DONE_WITH_GATE_IGNORED = {RunStatus.COMPLETE, RunStatus.NOT_APPLICABLE, RunStatus.EXPLORATORY}
+
+
 def run_detector(
-    loaded: LoadedModel, detector: Detector, *, seed: int = 0, n_seeds: int = 1, lens: ModelLens | None = None
+    loaded: LoadedModel,
+    detector: Detector,
+    *,
+    seed: int = 0,
+    n_seeds: int = 1,
+    lens: ModelLens | None = None,
+    ignore_task_gate: bool = False,
 ) -> RunResult:
     """Measure one detector on one loaded model over `n_seeds` seeds from `seed` on; nothing is written.
 
     Each seed draws fresh probe material; ingest.evidence turns the seeds'
     scores into a mean, an interval, a corrected p-value and a pass rate per
     head. A detector whose material does not change with the seed runs `seed`
-    alone. Pass the same `lens` to consecutive calls to share forward passes
-    between detectors that probe the same inputs.
+    alone. The task gate is decided on every seed's prompts pooled: seeds at
+    chance are scored too once the pooled accuracy passes. With
+    `ignore_task_gate`, a model at chance is scored anyway and the run is
+    exploratory, without verdicts. Pass the same `lens` to consecutive calls to
+    share forward passes between detectors that probe the same inputs.
     """
     started = datetime.now(UTC)
     lens = lens or ModelLens(loaded.model, loaded.tokenizer)
-    hits_before = lens.captures.hits
     seeds = seeds_for(detector, seed, n_seeds)
-    measured = [measurement(detector, lens, seed=each) for each in seeds]
+    if (reason := detector.applies_to(lens)) is not None:
+        unscored = [Measurement.unscored(lens.n_layers, lens.n_heads, {})]
+        return _result(loaded, detector, lens, seeds[:1], unscored, RunStatus.NOT_APPLICABLE, reason, started)
+    hits_before = lens.captures.hits
+    measured = [detector.measure(lens, seed=each) for each in seeds]
     task = pooled_task(measured)
-    not_applicable = next((each.not_applicable for each in measured if each.not_applicable is not None), None)
-    verifiable = not_applicable is None and (task is None or task.verifiable)
-    passed = torch.stack(
-        [detector.decide(each.scores, each.baselines, each.eligible)[1] & each.verifiable for each in measured]
-    )
+    passes_gate = task is None or task.verifiable
+    if passes_gate or ignore_task_gate:
+        measured = [
+            detector.measure(lens, seed=each, score_at_chance=True) if one.gated else one
+            for each, one in zip(seeds, measured, strict=True)
+        ]
+    if passes_gate:
+        status, reason = RunStatus.COMPLETE, None
+    else:
+        status = RunStatus.EXPLORATORY if ignore_task_gate else RunStatus.NOT_VERIFIABLE
+        reason = at_chance(task)  # type: ignore[arg-type]  # a failed gate has a task
+    result = _result(loaded, detector, lens, seeds, measured, status, reason, started)
+    result.timings["captures_reused"] = float(lens.captures.hits - hits_before)
+    return result
+
+
+def _result(
+    loaded: LoadedModel,
+    detector: Detector,
+    lens: ModelLens,
+    seeds: tuple[int, ...],
+    measured: list[Measurement],
+    status: RunStatus,
+    reason: str | None,
+    started: datetime,
+) -> RunResult:
+    """The run from its seeds' measurements: the evidence, the heads found (complete runs only), their confirmation."""
+    passed = torch.stack([detector.decide(each.scores, each.baselines, each.eligible)[1] for each in measured])
     evidence = resampled(
         seeds,
         torch.stack([each.scores for each in measured]),  # [seed, layer, head]
         torch.stack([each.baselines for each in measured]),  # [seed, layer, head]
         passed,  # [seed, layer, head]
         prompts=prompt_scores(measured),
-        bootstrap_seed=seed,
+        bootstrap_seed=seeds[0],
     )
     threshold, rule_on_mean = detector.decide(evidence.mean, evidence.baseline, eligible_at_every_seed(measured))
-    shows = evidence.found(rule_on_mean) & verifiable
+    shows = evidence.found(rule_on_mean) & (status == RunStatus.COMPLETE)
     timings = summed_timings(measured)
     confirmation = None
     if shows.any():
         clock = time.perf_counter()
-        confirmation = detector.confirm(lens, [(layer, head) for layer, head in shows.nonzero().tolist()], seed=seed)
+        found = [(layer, head) for layer, head in shows.nonzero().tolist()]
+        confirmation = detector.confirm(lens, found, seed=seeds[0])
         timings["confirm"] = time.perf_counter() - clock
         if confirmation is not None and not confirmation.confirmed:
             shows = torch.zeros_like(shows)  # a set that fails its causal test is reported, never found
@@ -147,21 +212,36 @@ def run_detector(
             "threshold_source": detector.threshold_source,
             "baseline": detector.baseline_description,
             "bos": bos_policy(lens.tokenizer),
+            **loaded.placement,
         },
-        seed=seed,
+        seed=seeds[0],
         code_version=code_version(),
         started_at=started,
         finished_at=datetime.now(UTC),
-        timings={
-            **timings,
-            "total": sum(timings.values()),
-            "captures_reused": float(lens.captures.hits - hits_before),
-        },
+        timings={**timings, "total": sum(timings.values())},
         evidence=evidence,
         shows_behaviour=shows,
-        task=task,
-        not_applicable=not_applicable,
+        status=status,
+        reason=reason,
+        task=pooled_task(measured),
         confirmation=confirmation,
+    )
+
+
+def failed_run(loaded: LoadedModel, detector: Detector, seeds: list[int], error: Exception) -> RunResult:
+    """A run that raised: no scores, and the error in words, so that the catalog shows what broke."""
+    lens = ModelLens(loaded.model, loaded.tokenizer)
+    unscored = [Measurement.unscored(lens.n_layers, lens.n_heads, {})]
+    message = f"{type(error).__name__}: {error}"
+    return _result(loaded, detector, lens, (seeds[0],), unscored, RunStatus.FAILED, message, datetime.now(UTC))
+
+
+def at_chance(task: TaskAccuracy) -> str:
+    """Why a run gives no verdicts when the model does its task at chance, in a reader's words."""
+    return (
+        f"not verifiable on this model: it does the task at chance "
+        f"({task.correct}/{task.total} = {task.accuracy:.0%} against {task.chance:.0%} by guessing, "
+        f"one-sided binomial p = {task.p_value:.2g} >= 0.01)"
     )
 
 
@@ -207,14 +287,6 @@ def measured_params(seeds: tuple[int, ...], measured: list[Measurement]) -> dict
     if all(each.params == first for each in measured):
         return dict(first)
     return {"by_seed": {str(seed): each.params for seed, each in zip(seeds, measured, strict=True)}}
-
-
-def measurement(detector: Detector, lens: ModelLens, *, seed: int) -> Measurement:
-    """The detector's measurement, or why it does not apply: a toy model knows only its task's few symbols."""
-    if lens.toy_task is not None and not detector.runs_on_toys:
-        reason = f"a toy model trained only on {lens.toy_task}: this probe's tokens are outside its vocabulary"
-        return Measurement.unscored(lens.n_layers, lens.n_heads, {}, not_applicable=reason)
-    return detector.measure(lens, seed=seed)
 
 
 def code_version() -> str:

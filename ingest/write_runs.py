@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, delete, select
 
 from catalog.db import transaction
-from catalog.models import Head, HeadScore, HeadType, Method, Model, ReportedHead, Run, Verdict
+from catalog.models import Head, HeadScore, HeadType, Method, Model, ReportedHead, Run, RunStatus, Verdict
 from ingest.confirmation import Confirmation
 from ingest.detectors.base import TaskAccuracy
 from ingest.evidence import Evidence
@@ -32,8 +32,9 @@ class RunResult:
     timings: dict[str, float]
     evidence: Evidence  # per head over the seeds: mean, interval, pass rate, corrected p-value
     shows_behaviour: torch.Tensor  # [layer, head] bool: found (ingest.evidence)
+    status: RunStatus
+    reason: str | None = None  # why a run that is not complete gives no verdicts, or how it failed
     task: TaskAccuracy | None = None  # task detectors: the model's accuracy on the task over every seed, against chance
-    not_applicable: str | None = None  # why the test cannot run on this model at all
     confirmation: Confirmation | None = None  # the found set's ablation against random sets, for causal head types
 
     @property
@@ -47,31 +48,12 @@ class RunResult:
         return self.evidence.baseline
 
     @property
-    def status(self) -> str:
-        verifiable = self.not_applicable is None and (self.task is None or self.task.verifiable)
-        return "complete" if verifiable else "not-verifiable"
-
-    @property
     def found(self) -> list[tuple[int, int, float]]:
         """(layer, head, mean score) of the heads found, best first."""
         heads = [
             (layer, head, float(self.scores[layer, head])) for layer, head in self.shows_behaviour.nonzero().tolist()
         ]
         return sorted(heads, key=lambda item: -item[2])
-
-    @property
-    def reason(self) -> str | None:
-        """Why the run gives no verdicts, in words a reader of the catalog understands."""
-        if self.status == "complete":
-            return None
-        if self.not_applicable is not None or self.task is None:
-            return f"not verifiable on this model: {self.not_applicable}"
-        task = self.task
-        return (
-            f"not verifiable on this model: it does the task at chance "
-            f"({task.correct}/{task.total} = {task.accuracy:.0%} against {task.chance:.0%} by guessing, "
-            f"one-sided binomial p = {task.p_value:.2g} >= 0.01)"
-        )
 
 
 def register_model(engine: Engine, facts: ModelFacts) -> int:
@@ -114,24 +96,26 @@ def require_head_types(engine: Engine, slugs: set[str]) -> None:
         )
 
 
-def completed_run(engine: Engine, model_id: int, detector: str, version: str, seeds: list[int]) -> int | None:
-    """The id of a finished run of this detector version on this model over these seeds, if there is one."""
+def completed_run(
+    engine: Engine, model_id: int, detector: str, version: str, seeds: list[int], *, done: set[RunStatus]
+) -> int | None:
+    """The id of a run of this detector version on this model over these seeds, in a status of `done`, if any."""
     with Session(engine) as session:
         runs = session.exec(
             select(Run.id, Run.seeds).where(
                 Run.model_id == model_id,
                 Run.detector == detector,
                 Run.detector_version == version,
-                col(Run.status).in_(("complete", "not-verifiable")),
+                col(Run.status).in_([str(status) for status in done]),
             )
         ).all()
     return next((run_id for run_id, run_seeds in runs if list(run_seeds) == seeds), None)
 
 
 def write_run(engine: Engine, model_id: int, result: RunResult) -> int:
-    """Store a run with every head's score and verdict, replacing earlier runs of the same detector version."""
+    """Store a run with every head's score and verdict, replacing an earlier run of this detector version and seed."""
     with transaction(engine) as session:
-        _delete_runs(session, model_id, result.detector, result.detector_version)
+        _delete_runs(session, model_id, result.detector, result.detector_version, result.seed)
         head_type_id = session.exec(select(HeadType.id).where(HeadType.slug == result.head_type)).one()
         task = result.task
         run = Run(
@@ -146,7 +130,7 @@ def write_run(engine: Engine, model_id: int, result: RunResult) -> int:
             confirmation=result.confirmation.described() if result.confirmation else None,
             code_version=result.code_version,
             head_type_id=head_type_id,
-            status=result.status,
+            status=str(result.status),
             error=result.reason,
             started_at=result.started_at,
             finished_at=result.finished_at,
@@ -165,7 +149,7 @@ def write_run(engine: Engine, model_id: int, result: RunResult) -> int:
             score = _number(evidence.mean[layer, head])
             baseline = _number(evidence.baseline[layer, head])
             scores.append(HeadScore(run_id=run.id, head_id=head_id, score=score, baseline=baseline))
-            if score is not None and result.status == "complete":
+            if score is not None and result.status == RunStatus.COMPLETE:
                 verdicts.append(
                     Verdict(
                         run_id=run.id,
@@ -187,8 +171,10 @@ def write_run(engine: Engine, model_id: int, result: RunResult) -> int:
         return int(run.id)  # type: ignore[arg-type]
 
 
-def _delete_runs(session: Session, model_id: int, detector: str, version: str) -> None:
-    old = select(Run.id).where(Run.model_id == model_id, Run.detector == detector, Run.detector_version == version)
+def _delete_runs(session: Session, model_id: int, detector: str, version: str, seed: int) -> None:
+    old = select(Run.id).where(
+        Run.model_id == model_id, Run.detector == detector, Run.detector_version == version, Run.seed == seed
+    )
     session.exec(delete(Verdict).where(col(Verdict.run_id).in_(old)))  # type: ignore[call-overload]
     session.exec(delete(HeadScore).where(col(HeadScore.run_id).in_(old)))  # type: ignore[call-overload]
     session.exec(delete(Run).where(col(Run.id).in_(old)))  # type: ignore[call-overload]

@@ -97,7 +97,7 @@ class Measurement:
     timings: dict[str, float]
     task: TaskAccuracy | None = None  # for head types defined by a task
     params: dict[str, object] = field(default_factory=dict)  # what this run measured beyond the detector's parameters
-    not_applicable: str | None = None  # why the test cannot run on this model at all (e.g. a toy vocabulary)
+    gated: bool = False  # heads left unscored because the model did this seed's task at chance
     prompt_scores: Tensor | None = None  # [prompt, layer, head] when the scores are means over prompts
     prompt_baselines: Tensor | None = None  # [prompt, layer, head], the control's, alongside
     eligible: Tensor | None = None  # [layer, head] bool: the heads a second criterion lets the rule pick; None: all
@@ -127,13 +127,9 @@ class Measurement:
 
     @classmethod
     def unscored(cls, n_layers: int, n_heads: int, timings: dict[str, float], **why: object) -> "Measurement":
-        """No head scored: the model cannot do the task, or the test does not apply to it."""
+        """No head scored: the model does the task at chance, or the run failed."""
         nan = torch.full((n_layers, n_heads), float("nan"))
         return cls(nan, nan, timings, **why)  # type: ignore[arg-type]
-
-    @property
-    def verifiable(self) -> bool:
-        return self.not_applicable is None and (self.task is None or self.task.verifiable)
 
 
 class Detector(ABC):
@@ -150,11 +146,24 @@ class Detector(ABC):
     needs_predictions: ClassVar[bool] = False
     # False: the scored material is the same at every seed (fixed facts, words or sentences); one seed runs.
     seeded_material: ClassVar[bool] = True
-    runs_on_toys: ClassVar[bool] = False  # whether its probe means anything to a toy model's task vocabulary
+
+    def applies_to(self, lens: "ModelLens") -> str | None:
+        """Why this test cannot run on the model behind `lens` at all, or None when it can.
+
+        A toy model (ingest.toy_models) knows only its task's few symbols.
+        """
+        if lens.toy_task is not None:
+            return f"a toy model trained only on {lens.toy_task}: this probe's tokens are outside its vocabulary"
+        return None
 
     @abstractmethod
-    def measure(self, lens: "ModelLens", *, seed: int) -> Measurement:
-        """Score every head of the model behind `lens`, and its baseline."""
+    def measure(self, lens: "ModelLens", *, seed: int, score_at_chance: bool = False) -> Measurement:
+        """Score every head of the model behind `lens`, and its baseline.
+
+        A task detector scores heads only where the model does the task above
+        chance at this seed, unless `score_at_chance` (ingest.verify decides
+        from every seed's accuracy pooled).
+        """
 
     def decide(self, score: Tensor, baseline: Tensor, eligible: Tensor | None = None) -> tuple[float, Tensor]:
         """The threshold the scores are compared with, and per head whether it shows the behaviour.
@@ -211,7 +220,7 @@ class PatternDetector(Detector):
         builds a control probe and scores what `run` captures on it.
         """
 
-    def measure(self, lens: "ModelLens", *, seed: int) -> Measurement:
+    def measure(self, lens: "ModelLens", *, seed: int, score_at_chance: bool = False) -> Measurement:
         clock = time.perf_counter()
 
         def run(probe: Probe) -> Captured:

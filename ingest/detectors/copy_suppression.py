@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 from wordfreq import top_n_list
 
-from ingest.circuits import effective_embeddings, in_vocabulary_extremes, ov_unsupported, vocabulary_size
+from ingest.circuits import effective_embeddings, in_vocabulary_extremes, vocabulary_size
 from ingest.detectors.base import Detector, Measurement
 from ingest.detectors.tasks import single_token_words, token_id
 from ingest.hookspecs import hookimpl
@@ -55,9 +55,7 @@ class CopySuppressionDetector(Detector):
     baseline_description = "the same share for a different, randomly paired word"
     seeded_material = False  # the words are fixed; the seed moves only the pairing of the control
 
-    def measure(self, lens: ModelLens, *, seed: int) -> Measurement:
-        if (reason := ov_unsupported(lens)) is not None:
-            return Measurement.unscored(lens.n_layers, lens.n_heads, {}, not_applicable=reason)
+    def measure(self, lens: ModelLens, *, seed: int, score_at_chance: bool = False) -> Measurement:
         clock = time.perf_counter()
         known = _MEASURED.setdefault(lens.model, {})
         if seed not in known:
@@ -81,9 +79,9 @@ def copy_suppression_heads(lens: ModelLens) -> Tensor:
     The words are the same at every seed (only the control's pairing moves), so one measurement serves every caller.
     """
     detector = CopySuppressionDetector()
-    measured = detector.measure(lens, seed=0)
-    if not measured.verifiable:
+    if detector.applies_to(lens) is not None:
         return torch.zeros(lens.n_layers, lens.n_heads, dtype=torch.bool)
+    measured = detector.measure(lens, seed=0)
     return detector.decide(measured.scores, measured.baselines)[1]
 
 

@@ -44,7 +44,7 @@ def recall_margins(lens: ModelLens, captured: Captured, probe: TaskProbe) -> tup
     }
     effects = []
     for source_at in sources.values():
-        parts = values_read_from(lens, captured, probe.input_ids, probe.attention_mask, probe.answer_at, source_at)
+        parts = values_read_from(captured, probe.answer_at, source_at)
         effects.append(direct_effects(lens, captured, probe.answer_at, direction, parts))
     logits = captured.logits  # type: ignore[union-attr]  # [batch, vocab]
     margin = logits.gather(1, probe.answers[:, None])[:, 0] - logits[:, words].mean(1)
@@ -56,6 +56,7 @@ class FactHeadDetector(TaskDetector):
 
     method = "scoring"  # source-resolved direct logit attribution
     ablation_effect = "lowers"  # they write the recalled answer
+    needs_values = True  # what a head reads from the subject or the relation is its value vector there
     threshold = 0.1
     threshold_source = (
         "headatlas convention: Chughtai et al. rank heads by source-resolved attribution without a cut-off; 10% of "
@@ -72,7 +73,7 @@ class FactHeadDetector(TaskDetector):
         scale = margin.mean().clamp(min=1e-6)  # per prompt over the mean margin: the prompts' mean is the share
         shares = {"subject": subject.transpose(0, 1) / scale, "relation": relation.transpose(0, 1) / scale}
         first = (probe.input_ids == token_id(lens.tokenizer, RECALL.split()[0])).int().argmax(dim=1)  # [batch]
-        parts = values_read_from(lens, captured, probe.input_ids, probe.attention_mask, probe.answer_at, first)
+        parts = values_read_from(captured, probe.answer_at, first)
         control = direct_effects(lens, captured, probe.answer_at, direction, parts).transpose(0, 1) / scale
         return self.combine(shares), control.abs()  # [prompt, layer, head] each
 

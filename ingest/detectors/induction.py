@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ingest.capture import final_hidden, logits_of
 from ingest.confirmation import Confirmation, Head, confirm_by_ablation
 from ingest.detectors.base import Detector, Probe
 from ingest.detectors.repeated_tokens import RepeatedTokensDetector
@@ -42,7 +43,7 @@ class InductionDetector(RepeatedTokensDetector):
         means = captured.head_outputs[:, repeated].mean(dim=1)  # [layer, head, d_head]: over the repeated half
 
         def loss_with(ablated: list[Head]) -> Tensor:
-            with replaced_head_outputs(lens.model, [list(head) for head in ablated], means, repeated):
+            with replaced_head_outputs(lens, [list(head) for head in ablated], means, repeated):
                 return repeated_half_loss(lens, probe)  # [batch]
 
         return confirm_by_ablation(
@@ -61,10 +62,8 @@ def repeated_half_loss(lens: ModelLens, probe: Probe) -> Tensor:
     predicting = probe.queries.clone()  # [batch, pos]
     predicting[:, -1] = False  # the last token predicts nothing in the row
     positions = predicting.any(dim=0).nonzero().squeeze(1)  # [n_positions], sorted
-    output = lens.model(
-        input_ids=probe.input_ids, attention_mask=probe.attention_mask, use_cache=False, logits_to_keep=positions
-    )
-    logits = output.logits.float()  # [batch, n_positions, vocab]
+    hidden = final_hidden(lens, input_ids=probe.input_ids, attention_mask=probe.attention_mask, use_cache=False)
+    logits = logits_of(lens, hidden[:, positions.to(hidden.device)])  # [batch, n_positions, vocab]
     targets = probe.input_ids[:, positions + 1]  # [batch, n_positions]
     losses = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # [batch, n_positions]
     kept = predicting[:, positions].float()  # [batch, n_positions]

@@ -24,6 +24,7 @@ from ingest.detectors.base import Detector
 from ingest.detectors.probes import bos_prefix, pad_id, pad_right
 from ingest.detectors.tasks import MarkedAttentionDetector, TaskProbe
 from ingest.hookspecs import hookimpl
+from ingest.lens import ModelLens
 from ingest.toy_models import MAX_BITS, MIN_BITS
 
 N_PROMPTS = 96
@@ -73,13 +74,15 @@ class IterationDetector(MarkedAttentionDetector):
     version = "1"
     head_type = "iteration-head"
     method = "simplified-model-training"
-    runs_on_toys = True
     target, control = "needed_at", "other_at"
     threshold_source = (
         "headatlas convention: Cabannes et al. show the iteration head's attention on x_t without a cut-off; "
         "10 points more attention to the bit the step needs than to another input bit, as for letter movers"
     )
     baseline_description = "the same attention onto another input bit of the prompt, chosen at random"
+
+    def applies_to(self, lens: ModelLens) -> str | None:
+        return None  # the parity toy's own task, and a plain text prompt for a language model
 
     def task_inputs(self, tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
         return parity_prompts(tokenizer, seed=seed)

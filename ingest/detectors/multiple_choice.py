@@ -105,9 +105,9 @@ class MultipleChoiceDetector(TaskDetector):
     def parameters(self) -> dict[str, object]:
         return {"questions": N_QUESTIONS, "options": len(LETTERS)}
 
-    def measure(self, lens: ModelLens, *, seed: int) -> Measurement:
+    def measure(self, lens: ModelLens, *, seed: int, score_at_chance: bool = False) -> Measurement:
         """The task detectors' measurement, recording whether the questions were asked in a chat template."""
-        measured = super().measure(lens, seed=seed)
+        measured = super().measure(lens, seed=seed, score_at_chance=score_at_chance)
         templated = chat_frame(lens.tokenizer).templated
         return dataclasses.replace(measured, params={**measured.params, "chat_template": templated})
 

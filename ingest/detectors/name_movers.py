@@ -33,8 +33,8 @@ from torch import Tensor, nn
 from transformers import PreTrainedTokenizerBase
 
 from ingest.attribution import direct_effects, token_directions, values_read_from
-from ingest.capture import Captured, capture
-from ingest.circuits import SIDES, Side, copy_scores, ov_unsupported
+from ingest.capture import Captured
+from ingest.circuits import SIDES, Side, copy_scores
 from ingest.detectors.base import Detector, Measurement
 from ingest.detectors.copy_suppression import copy_suppression_heads
 from ingest.detectors.ioi import ioi_probes, logit_difference
@@ -75,6 +75,7 @@ class IOIDetector(TaskDetector):
     # For s_inhibition, the one subclass that sets no method of its own: path patching, a form of activation
     # patching (its module should say so itself; tests/ingest/detectors/test_methods.py checks the label).
     method = "activation-patching"
+    needs_values = True  # direct effects through the IO read its value vectors
     threshold = SHARE
     threshold_source = SHARE_SOURCE
     baseline_description = BASELINE
@@ -88,9 +89,7 @@ class IOIDetector(TaskDetector):
 
 def name_direct_effects(lens: ModelLens, captured: Captured, probe: TaskProbe) -> tuple[Tensor, Tensor]:
     """Direct effects, through the IO token, on logit(IO) - logit(S) and on two absent names': [layer, batch, head]."""
-    from_io = values_read_from(
-        lens, captured, probe.input_ids, probe.attention_mask, probe.answer_at, probe.extra["io_at"]
-    )  # [layer, batch, head, d_head]
+    from_io = values_read_from(captured, probe.answer_at, probe.extra["io_at"])  # [layer, batch, head, d_head]
     answer = direct_effects(lens, captured, probe.answer_at, token_directions(lens, *probe.candidates.T), from_io)
     other = probe.extra["other_names"]  # [batch, 2]
     control = direct_effects(lens, captured, probe.answer_at, token_directions(lens, *other.T), from_io)
@@ -135,9 +134,6 @@ class NameMoverDetector(IOIDetector):
     def copy_side(self) -> Side:
         return "lowest" if self.sign < 0 else "highest"
 
-    def not_applicable(self, lens: ModelLens) -> str | None:
-        return ov_unsupported(lens)
-
     def copy_rule(self, lens: ModelLens) -> Tensor:
         """[layer, head] bool: the heads whose (negative) copy score reaches COPY_SHARE."""
         return name_copy_scores(lens, self.copy_side) >= COPY_SHARE
@@ -147,9 +143,9 @@ class NameMoverDetector(IOIDetector):
         total = logit_difference(captured.logits, probe)  # type: ignore[arg-type]
         return self.sign * fraction_of(answer, total), fraction_of(control, total).abs()
 
-    def measure(self, lens: ModelLens, *, seed: int) -> Measurement:
-        measured = super().measure(lens, seed=seed)
-        if not measured.verifiable:
+    def measure(self, lens: ModelLens, *, seed: int, score_at_chance: bool = False) -> Measurement:
+        measured = super().measure(lens, seed=seed, score_at_chance=score_at_chance)
+        if measured.gated:
             return measured
         copy = name_copy_scores(lens, self.copy_side)  # [layer, head]
         params = {"copy_score": copy.tolist(), "copy_names": len(ioi_name_tokens(lens.tokenizer))}
@@ -198,9 +194,6 @@ class BackupNameMoverDetector(IOIDetector):
         "class are not scored: name movers, negative name movers and copy suppression heads"
     )
 
-    def not_applicable(self, lens: ModelLens) -> str | None:
-        return ov_unsupported(lens)
-
     def parameters(self) -> dict[str, object]:
         return {
             **super().parameters(),
@@ -213,7 +206,7 @@ class BackupNameMoverDetector(IOIDetector):
 
     def ablated_alongside(self, lens: ModelLens, probe: TaskProbe, *, seed: int) -> list[tuple[int, int]]:
         """The name movers knocked out before the backups were scored: the backups are tested without them."""
-        captured = lens.capture(probe.input_ids, probe.attention_mask, answer_at=probe.answer_at)
+        captured = lens.capture(probe.input_ids, probe.attention_mask, answer_at=probe.answer_at, with_values=True)
         answer, _ = name_direct_effects(lens, captured, probe)
         before = fraction_of(answer, logit_difference(captured.logits, probe))  # type: ignore[arg-type]
         return [(layer, head) for layer, head in (before >= SHARE).nonzero().tolist()]
@@ -227,8 +220,8 @@ class BackupNameMoverDetector(IOIDetector):
             unscored = torch.full_like(before, float("nan"))
             return unscored, unscored
         corrupted = ioi_probes(lens.tokenizer, seed=seed).corrupted
-        means = capture(
-            lens.model, corrupted.input_ids, corrupted.attention_mask
+        means = lens.capture(
+            corrupted.input_ids, corrupted.attention_mask
         ).head_outputs  # [layer, batch, pos, head, d_head]
         growth = self._growth(lens, probe, means, movers, before, total)
         decoys = _random_heads_like(movers, before.shape, seed=seed)
@@ -244,8 +237,8 @@ class BackupNameMoverDetector(IOIDetector):
         """How much each head's direct-effect share grows when `heads` are mean-ablated at the last position."""
         rows = torch.arange(probe.input_ids.shape[0])
         replacement = means[:, rows, probe.answer_at].mean(dim=1)  # [layer, head, d_head]: mean over ABC prompts
-        with replaced_head_outputs(lens.model, heads, replacement, probe.answer_at):
-            ablated = capture(lens.model, probe.input_ids, probe.attention_mask, answer_at=probe.answer_at)
+        with replaced_head_outputs(lens, heads, replacement, probe.answer_at):
+            ablated = lens.capture(probe.input_ids, probe.attention_mask, answer_at=probe.answer_at, with_values=True)
             answer, _ = name_direct_effects(lens, ablated, probe)
         return fraction_of(answer, total) - before
 

@@ -96,9 +96,9 @@ class NegativeHeadDetector(TaskDetector):
     def parameters(self) -> dict[str, object]:
         return {"questions": len(task_texts().yes_no.questions), "template": task_texts().yes_no.template}
 
-    def measure(self, lens: ModelLens, *, seed: int) -> Measurement:
+    def measure(self, lens: ModelLens, *, seed: int, score_at_chance: bool = False) -> Measurement:
         """The task detectors' measurement, recording whether the questions were asked in a chat template."""
-        measured = super().measure(lens, seed=seed)
+        measured = super().measure(lens, seed=seed, score_at_chance=score_at_chance)
         templated = chat_frame(lens.tokenizer).templated
         return dataclasses.replace(measured, params={**measured.params, "chat_template": templated})
 

@@ -65,12 +65,12 @@ class SInhibitionDetector(IOIDetector):
             self.chosen["receivers_chosen_by"] = chosen_by
         return scored.scores, scored.baselines
 
-    def measure(self, lens: ModelLens, *, seed: int) -> Measurement:
+    def measure(self, lens: ModelLens, *, seed: int, score_at_chance: bool = False) -> Measurement:
         # TaskDetector.measure checks the task, then calls score_heads, which returns scores only: a copy of
         # this detector for this one call keeps what its score_heads chose (receivers, senders patched).
         run = copy.copy(self)
         run.chosen = {}
-        measured = super(SInhibitionDetector, run).measure(lens, seed=seed)
+        measured = super(SInhibitionDetector, run).measure(lens, seed=seed, score_at_chance=score_at_chance)
         if "random_senders" in run.chosen:  # the random draw finds what the first-order ranking passed over
             _, shows = self.decide(measured.scores, measured.baselines)
             found = {f"L{layer}H{head}" for layer, head in shows.nonzero().tolist()}
@@ -134,7 +134,7 @@ def path_patching_scores(lens: ModelLens, probe: TaskProbe, receivers: list[Head
         end=probe.answer_at,
         read=torch.cat([probe.candidates, probe.extra["other_names"]], dim=1),  # [batch, 4]: IO, S, two absent names
     )
-    patching = PathPatching(lens.model, prompts, receivers)
+    patching = PathPatching(lens, prompts, receivers)
     estimates = patching.first_order(senders).mean(dim=1)  # [sender]: the change in logit(IO) - logit(S)
     chosen, drawn = _screened(senders, estimates, seed=seed)
     sign = patching.clean.new_tensor([1.0, -1.0, 1.0, -1.0])  # IO - S, and first absent name - second

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from ingest.capture import Captured
-from ingest.circuits import RelationTable, ov_unsupported, relation_hit_rates
+from ingest.circuits import RelationTable, relation_hit_rates
 from ingest.detectors.base import Detector
 from ingest.detectors.function_vector import icl_prompts
 from ingest.detectors.task_texts import task_texts
@@ -56,8 +56,6 @@ class SemanticInductionDetector(TaskDetector):
 
     def task_inputs(self, tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
         return icl_prompts(tokenizer, seed=seed, shuffled=False)
-
-    not_applicable = staticmethod(ov_unsupported)  # type: ignore[assignment]
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
         return relation_hit_rates(lens, relation_tables(lens.tokenizer), seed=seed)

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from ingest.attribution import direct_effects, token_directions, values_read_from
-from ingest.capture import Captured, capture
+from ingest.capture import Captured
 from ingest.detectors.base import Detector
 from ingest.detectors.probes import bos_prefix, pad_id, pad_right
 from ingest.detectors.task_texts import task_texts
@@ -83,7 +83,7 @@ class SentimentSummarizerDetector(TaskDetector):
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
         control = reviews(lens.tokenizer, seed=seed, neutral=True)
-        neutral = capture(lens.model, control.input_ids, control.attention_mask)
+        neutral = lens.capture(control.input_ids, control.attention_mask)
         return attention_to_adjective(captured, probe), attention_to_adjective(neutral, control)
 
     def parameters(self) -> dict[str, object]:
@@ -96,6 +96,7 @@ class SummaryReaderDetector(TaskDetector):
     head_type = "summary-reader"
     method = "scoring"  # source-resolved direct logit attribution
     ablation_effect = "lowers"  # they write the sentiment read from the summary into the answer
+    needs_values = True  # what a head reads from the full stop is its value vector there
     threshold = 0.1
     threshold_source = (
         "headatlas convention: Tigges et al. patch the summary position without a per-head cut-off; 10% of the "
@@ -112,9 +113,7 @@ class SummaryReaderDetector(TaskDetector):
         margin = (logits[:, 0] - logits[:, 1]).mean().clamp(min=1e-6)
 
         def read_from(source_at: Tensor) -> Tensor:
-            parts = values_read_from(
-                lens, captured, probe.input_ids, probe.attention_mask, probe.answer_at, source_at
-            )  # [layer, batch, head, d_head]
+            parts = values_read_from(captured, probe.answer_at, source_at)  # [layer, batch, head, d_head]
             return direct_effects(lens, captured, probe.answer_at, direction, parts).mean(dim=1) / margin
 
         first_word = torch.full_like(probe.answer_at, len(bos_prefix(lens.tokenizer)))

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from ingest.capture import Captured
-from ingest.circuits import RelationTable, ov_unsupported, relation_hit_rates
+from ingest.circuits import RelationTable, relation_hit_rates
 from ingest.detectors.base import Detector
 from ingest.detectors.probes import bos_prefix, pad_id, pad_right
 from ingest.detectors.task_texts import task_texts
@@ -62,8 +62,6 @@ class SuccessorDetector(TaskDetector):
                 candidates.append([answer, *others])
         input_ids, mask = pad_right(rows, pad_id(tokenizer))
         return TaskProbe(input_ids, mask, answer_at=mask.sum(1) - 1, candidates=torch.tensor(candidates))
-
-    not_applicable = staticmethod(ov_unsupported)  # type: ignore[assignment]
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
         tables = [

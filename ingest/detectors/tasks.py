@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from transformers import PreTrainedTokenizerBase
 
-from ingest.capture import Captured
+from ingest.capture import Captured, final_hidden, logits_of
 from ingest.confirmation import Confirmation, Direction, Head, confirm_by_ablation
 from ingest.detectors.base import Detector, Measurement, TaskAccuracy
 from ingest.interventions import replaced_head_outputs
@@ -56,12 +56,9 @@ def answer_margin(logits: Tensor, probe: TaskProbe) -> Tensor:
 @torch.no_grad()
 def answer_logits(lens: ModelLens, probe: TaskProbe) -> Tensor:
     """[batch, vocab]: the logits at each row's answer position, computing the unembedding only there."""
-    positions = probe.answer_at.unique()  # [n_positions], sorted
-    output = lens.model(
-        input_ids=probe.input_ids, attention_mask=probe.attention_mask, use_cache=False, logits_to_keep=positions
-    )
+    hidden = final_hidden(lens, input_ids=probe.input_ids, attention_mask=probe.attention_mask, use_cache=False)
     rows = torch.arange(len(probe.answer_at))
-    return output.logits[rows, torch.searchsorted(positions, probe.answer_at)].float()
+    return logits_of(lens, hidden[rows, probe.answer_at.to(hidden.device)])
 
 
 def task_accuracy(logits: Tensor, probe: TaskProbe) -> TaskAccuracy:
@@ -80,6 +77,7 @@ class TaskDetector(Detector):
     """
 
     ablation_effect: ClassVar[Direction | None] = None
+    needs_values: ClassVar[bool] = False  # whether scoring reads value vectors (ingest.attribution.values_read_from)
 
     @abstractmethod
     def task_inputs(self, tokenizer: PreTrainedTokenizerBase, *, seed: int) -> TaskProbe:
@@ -88,10 +86,6 @@ class TaskDetector(Detector):
     @abstractmethod
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
         """Scores and baselines per head, [layer, head] each (or per prompt), once the model is known to do the task."""
-
-    def not_applicable(self, lens: ModelLens) -> str | None:
-        """Why the test cannot run on this model at all, if it cannot."""
-        return None
 
     def ablated_alongside(self, lens: ModelLens, probe: TaskProbe, *, seed: int) -> list[Head]:
         """Heads ablated in every condition of the confirmation, the clean one included (backups: the name movers)."""
@@ -112,7 +106,7 @@ class TaskDetector(Detector):
 
         def margin_with(ablated: list[Head]) -> Tensor:
             chosen = [list(head) for head in [*alongside, *ablated]]
-            with replaced_head_outputs(lens.model, chosen, means, probe.answer_at):
+            with replaced_head_outputs(lens, chosen, means, probe.answer_at):
                 return answer_margin(answer_logits(lens, probe), probe)  # [batch]
 
         return confirm_by_ablation(
@@ -124,18 +118,18 @@ class TaskDetector(Detector):
             seed=seed,
         )
 
-    def measure(self, lens: ModelLens, *, seed: int) -> Measurement:
-        if (reason := self.not_applicable(lens)) is not None:
-            return Measurement.unscored(lens.n_layers, lens.n_heads, {}, not_applicable=reason)
+    def measure(self, lens: ModelLens, *, seed: int, score_at_chance: bool = False) -> Measurement:
         clock = time.perf_counter()
         probe = self.task_inputs(lens.tokenizer, seed=seed)
         built = time.perf_counter()
-        captured = lens.capture(probe.input_ids, probe.attention_mask, answer_at=probe.answer_at)
+        captured = lens.capture(
+            probe.input_ids, probe.attention_mask, answer_at=probe.answer_at, with_values=self.needs_values
+        )
         forward = time.perf_counter()
         task = task_accuracy(captured.logits, probe)  # type: ignore[arg-type]  # asked for with answer_at
         timings = {"inputs": built - clock, "forward": forward - built}
-        if not task.verifiable:
-            return Measurement.unscored(lens.n_layers, lens.n_heads, timings, task=task)
+        if not (task.verifiable or score_at_chance):
+            return Measurement.unscored(lens.n_layers, lens.n_heads, timings, task=task, gated=True)
         scores, baselines = self.score_heads(lens, captured, probe, seed=seed)
         return Measurement.of(scores, baselines, {**timings, "score": time.perf_counter() - forward}, task=task)
 

@@ -48,10 +48,19 @@ def head_json_link(model: str, layer: int, head: int) -> str:
     return f"[`{head_label(layer, head)}`]({links.api_head(model, layer, head)})"
 
 
+# How a cell without verdicts reads, by the status of its run.
+UNTESTED_WORDS = {
+    "not-verifiable": "not verifiable",
+    "not-applicable": "does not apply",
+    "exploratory": "exploratory: scored at chance, no verdicts",
+    "failed": "the run failed",
+}
+
+
 def verification_cell(cell: ModelVerification) -> str:
     """A head type on a model in a few words: found (how many, best), not found, or not verifiable."""
-    if cell.status == "not-verifiable":
-        return "not verifiable"
+    if cell.status != "tested":
+        return UNTESTED_WORDS[cell.status]
     if not cell.found:
         unconfirmed = f"; {cell.candidates} candidates not confirmed by ablation" if cell.candidates else ""
         return f"not found (0 of {cell.heads_scored}{unconfirmed})"

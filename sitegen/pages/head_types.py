@@ -160,7 +160,7 @@ def _model_verification(
         if cell.task
         else ""
     )
-    if cell.status == "not-verifiable":
+    if cell.status != "tested":
         reason = md.escape(cell.reason or "the run records no reason")
         return md.page(
             heading,

@@ -82,5 +82,5 @@ def test_matrix_says_a_language_test_does_not_apply_to_the_toy(database: str, it
     rows = {
         line.split()[1]: line for line in run(database, "matrix").output.splitlines() if line.startswith(("ICI", "LR"))
     }
-    assert rows["positional-head"].endswith("n/v (does not apply)")
+    assert rows["positional-head"].endswith("n/a (does not apply)")
     assert "best L1H0" in rows["iteration-head"]

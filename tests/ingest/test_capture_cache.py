@@ -1,23 +1,16 @@
-"""Detectors probing the same inputs share one forward pass."""
+"""Detectors probing the same inputs share one forward pass, and never a clean one under an intervention."""
 
 import torch
-from transformers import AutoModelForCausalLM, LlamaConfig
 
-from ingest.capture import CaptureCache
-
-TINY = LlamaConfig(
-    vocab_size=64,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    hidden_size=32,
-    intermediate_size=64,
-    num_key_value_heads=2,
-)
+from ingest.interventions import replaced_head_outputs
+from ingest.lens import ModelLens
+from tests.utils.tiny_models import lens_of, tiny_model
 
 
-def tiny_model():  # type: ignore[no-untyped-def]
-    torch.manual_seed(0)
-    return AutoModelForCausalLM.from_config(TINY, attn_implementation="eager").eval()
+def tiny_lens(size: int = 2) -> ModelLens:
+    lens = lens_of(tiny_model("llama"))
+    lens.captures.size = size
+    return lens
 
 
 def inputs(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -26,33 +19,49 @@ def inputs(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_the_same_inputs_are_captured_once() -> None:
-    cache = CaptureCache(tiny_model())
-    first = cache(*inputs(0))
-    again = cache(*inputs(0))
-    assert again is first and cache.hits == 1
+    lens = tiny_lens()
+    first = lens.capture(*inputs(0))
+    again = lens.capture(*inputs(0))
+    assert again is first and lens.captures.hits == 1
 
 
 def test_other_inputs_are_captured_anew() -> None:
-    cache = CaptureCache(tiny_model())
-    first = cache(*inputs(0))
-    assert cache(*inputs(1)) is not first and cache.hits == 0
+    lens = tiny_lens()
+    first = lens.capture(*inputs(0))
+    assert lens.capture(*inputs(1)) is not first and lens.captures.hits == 0
 
 
 def test_a_capture_with_predictions_serves_a_request_without() -> None:
-    cache = CaptureCache(tiny_model())
-    with_predictions = cache(*inputs(0), with_predictions=True)
-    assert cache(*inputs(0)) is with_predictions
+    lens = tiny_lens()
+    with_predictions = lens.capture(*inputs(0), with_predictions=True)
+    assert lens.capture(*inputs(0)) is with_predictions
 
 
 def test_a_capture_without_predictions_does_not_serve_one_with() -> None:
-    cache = CaptureCache(tiny_model())
-    cache(*inputs(0))
-    assert cache(*inputs(0), with_predictions=True).predictions is not None
+    lens = tiny_lens()
+    lens.capture(*inputs(0))
+    assert lens.capture(*inputs(0), with_predictions=True).predictions is not None
+
+
+def test_a_capture_asked_for_values_keeps_the_predictions_already_captured() -> None:
+    lens = tiny_lens()
+    lens.capture(*inputs(0), with_predictions=True)
+    both = lens.capture(*inputs(0), with_values=True)
+    assert both.values is not None and both.predictions is not None
 
 
 def test_only_the_latest_captures_are_kept() -> None:
-    cache = CaptureCache(tiny_model(), size=2)
-    first = cache(*inputs(0))
-    cache(*inputs(1))
-    cache(*inputs(2))
-    assert cache(*inputs(0)) is not first
+    lens = tiny_lens(size=2)
+    first = lens.capture(*inputs(0))
+    lens.capture(*inputs(1))
+    lens.capture(*inputs(2))
+    assert lens.capture(*inputs(0)) is not first
+
+
+def test_a_capture_under_an_intervention_is_neither_served_from_the_cache_nor_kept() -> None:
+    lens = tiny_lens()
+    clean = lens.capture(*inputs(0))
+    with replaced_head_outputs(lens, [[0, 1]], torch.zeros(2, 4, 8), torch.tensor([5, 5])):
+        ablated = lens.capture(*inputs(0))
+    assert ablated is not clean and not torch.equal(ablated.head_outputs, clean.head_outputs)
+    assert lens.capture(*inputs(0)) is clean

@@ -5,6 +5,7 @@ from transformers import AutoModelForCausalLM, LlamaConfig
 
 from ingest.capture import capture
 from ingest.interventions import replaced_head_outputs
+from tests.utils.tiny_models import lens_of
 
 CONFIG = LlamaConfig(
     vocab_size=64,
@@ -23,8 +24,10 @@ def test_a_position_mask_replaces_every_marked_position_and_no_other() -> None:
     mask = torch.zeros(2, 6, dtype=torch.bool)
     mask[:, 3:] = True
     values = torch.full((2, 4, 8), 7.0)  # [layer, head, d_head]
-    with replaced_head_outputs(model, [[0, 1]], values, mask):
-        z = capture(model, input_ids, torch.ones_like(input_ids)).head_outputs  # [layer, batch, pos, head, d_head]
+    with replaced_head_outputs(lens_of(model), [[0, 1]], values, mask):
+        z = capture(
+            lens_of(model), input_ids, torch.ones_like(input_ids)
+        ).head_outputs  # [layer, batch, pos, head, d_head]
     assert bool((z[0, :, 3:, 1] == 7.0).all())
     assert not bool((z[0, :, :3, 1] == 7.0).any())
     assert not bool((z[0, :, 3:, 0] == 7.0).any())

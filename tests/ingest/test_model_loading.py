@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from ingest.model_loading import ModelLoadError, load_model, slugify
 
@@ -60,3 +61,18 @@ def test_remote_code_is_never_trusted(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_slugs_are_catalog_safe() -> None:
     assert slugify("Qwen/Qwen2.5-Coder-0.5B_Instruct") == "qwen--qwen2.5-coder-0.5b-instruct"
+
+
+@pytest.mark.parametrize(
+    ("placement", "message"),
+    [({"dtype": "float8"}, "Unknown dtype 'float8'"), ({"device": "tpu"}, "Unknown device 'tpu'")],
+)
+def test_an_unknown_device_or_dtype_is_refused_before_loading(tmp_path, placement, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ModelLoadError, match=message):
+        load_model("smollm2", cache_dir=tmp_path, **placement)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_asked_for_without_a_cuda_device_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ModelLoadError, match="no CUDA device"):
+        load_model("smollm2", cache_dir=tmp_path, device="cuda")

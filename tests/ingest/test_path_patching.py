@@ -22,9 +22,11 @@ from transformers import (
 )
 from transformers.models.gemma3 import Gemma3TextConfig
 
-from ingest.capture import ARCHITECTURES, architecture, attention_modules, capture
+from ingest.capture import capture
+from ingest.families import FAMILIES, attention_modules, family_of
 from ingest.interventions import Head, recorded_queries, replaced_queries
 from ingest.path_patching import PatchingPrompts, PathPatching, activation_patching, path_patching
+from tests.utils.tiny_models import lens_of
 
 # Three layers, so that receivers sit in two layers and a sender can share a layer with one of them; weights
 # drawn wider than the default 0.02, so that one head's patch moves the logits well beyond ATOL.
@@ -74,14 +76,14 @@ def tiny_prompts(*, same: bool = False) -> PatchingPrompts:
 
 
 def test_every_family_with_hooks_has_a_query_slice() -> None:
-    assert set(CONFIGS) == set(QUERY_SLICES) == set(ARCHITECTURES)
+    assert set(CONFIGS) == set(QUERY_SLICES) == set(FAMILIES)
 
 
 def by_hand(
     model: PreTrainedModel, model_type: str, prompts: PatchingPrompts, sender: Head, receivers: list[Head]
 ) -> Tensor:
     """Wang et al.'s three steps on whole prompts: the read tokens' logits, one sender patched: [batch, n_tokens]."""
-    projection, query = ARCHITECTURES[model_type].output_projection, ARCHITECTURES[model_type].query_projection
+    projection, query = FAMILIES[model_type].output_projection, FAMILIES[model_type].query_projection
     modules = attention_modules(model)
     ids, mask, end = prompts.clean_ids, prompts.attention_mask, prompts.end
     rows = torch.arange(len(end))
@@ -157,7 +159,7 @@ def test_path_patching_equals_wang_et_al_s_three_steps_run_by_hand(model_type: s
     prompts = tiny_prompts()
     senders = [(0, 0), (0, 3), (1, 1)]
     receivers = [(1, 2), (2, 0), (2, 3)]  # (1, 1) cannot reach (1, 2): that receiver keeps its clean query
-    result = path_patching(model, prompts, senders, receivers, rows_per_pass=rows_per_pass)
+    result = path_patching(lens_of(model), prompts, senders, receivers, rows_per_pass=rows_per_pass)
     assert result.patched.shape == (3, 2, 2)
     for index, sender in enumerate(senders):
         expected = by_hand(model, model_type, prompts, sender, receivers)
@@ -169,7 +171,7 @@ def test_path_patching_equals_wang_et_al_s_three_steps_run_by_hand(model_type: s
 def test_a_sender_patched_with_its_own_clean_output_leaves_the_clean_logits(model_type: str) -> None:
     model = tiny(model_type)
     prompts = tiny_prompts(same=True)
-    result = path_patching(model, prompts, [(0, 1), (1, 0)], [(2, 1)])
+    result = path_patching(lens_of(model), prompts, [(0, 1), (1, 0)], [(2, 1)])
     with torch.no_grad():
         logits = model(input_ids=prompts.clean_ids, attention_mask=prompts.attention_mask).logits
     expected = logits[torch.arange(2), prompts.end].gather(1, prompts.read)  # [batch, n_tokens]
@@ -179,7 +181,7 @@ def test_a_sender_patched_with_its_own_clean_output_leaves_the_clean_logits(mode
 
 def test_a_sender_that_no_receiver_comes_after_is_refused() -> None:
     with pytest.raises(ValueError, match=r"Senders \[\(2, 0\)\] are not in a layer before any receiver"):
-        path_patching(tiny("llama"), tiny_prompts(), [(0, 0), (2, 0)], [(1, 0), (2, 1)])
+        path_patching(lens_of(tiny("llama")), tiny_prompts(), [(0, 0), (2, 0)], [(1, 0), (2, 1)])
 
 
 @pytest.mark.parametrize("model_type", sorted(CONFIGS))
@@ -188,10 +190,10 @@ def test_a_query_replaced_by_its_own_value_changes_nothing(model_type: str) -> N
     prompts = tiny_prompts()
     heads = [(0, 1), (1, 3)]
     at = torch.tensor([3, 2])
-    with recorded_queries(model, heads, at) as queries:
-        before = capture(model, prompts.clean_ids, prompts.attention_mask).patterns
-    with replaced_queries(model, queries, at):
-        after = capture(model, prompts.clean_ids, prompts.attention_mask).patterns
+    with recorded_queries(lens_of(model), heads, at) as queries:
+        before = capture(lens_of(model), prompts.clean_ids, prompts.attention_mask).patterns
+    with replaced_queries(lens_of(model), queries, at):
+        after = capture(lens_of(model), prompts.clean_ids, prompts.attention_mask).patterns
     assert torch.equal(before, after)
 
 
@@ -201,10 +203,10 @@ def test_a_replaced_query_changes_only_that_heads_attention_from_that_position(m
     model = tiny(model_type)
     prompts = tiny_prompts()
     layer, head, at = 1, 2, torch.tensor([3, 2])
-    before = capture(model, prompts.clean_ids, prompts.attention_mask).patterns  # [layer, batch, head, q, k]
+    before = capture(lens_of(model), prompts.clean_ids, prompts.attention_mask).patterns  # [layer, batch, head, q, k]
     other = torch.randn(2, D_HEAD, generator=torch.Generator().manual_seed(2)) * 5
-    with replaced_queries(model, {(layer, head): other}, at):
-        after = capture(model, prompts.clean_ids, prompts.attention_mask).patterns
+    with replaced_queries(lens_of(model), {(layer, head): other}, at):
+        after = capture(lens_of(model), prompts.clean_ids, prompts.attention_mask).patterns
     changed = (after - before).abs()[: layer + 1] > 1e-6  # later layers read the changed output: not compared
     expected = torch.zeros_like(changed)
     expected[layer, torch.arange(2), head, at] = True  # that head's row of attention at that position
@@ -217,7 +219,7 @@ def test_activation_patching_patches_one_heads_output_at_the_end(model_type: str
     model = tiny(model_type)
     prompts = tiny_prompts()
     layer, head = 1, 2
-    projection = architecture(model).output_projection
+    projection = family_of(model).output_projection
     corrupted: list[Tensor] = []
     module = getattr(attention_modules(model)[layer], projection)
     handle = module.register_forward_pre_hook(lambda _m, a: corrupted.append(a[0].clone()))
@@ -236,13 +238,13 @@ def test_activation_patching_patches_one_heads_output_at_the_end(model_type: str
         logits = model(input_ids=prompts.clean_ids, attention_mask=prompts.attention_mask).logits
     handle.remove()
     expected = logits[rows, prompts.end].gather(1, prompts.read)
-    assert torch.allclose(activation_patching(model, prompts, [(layer, head)]).patched[0], expected, atol=ATOL)
+    assert torch.allclose(activation_patching(lens_of(model), prompts, [(layer, head)]).patched[0], expected, atol=ATOL)
 
 
 @pytest.mark.parametrize("model_type", ["llama", "gpt_neox"])
 def test_the_first_order_estimate_is_exact_path_patching_for_a_small_patch(model_type: str) -> None:
     model = tiny(model_type)
-    patching = PathPatching(model, tiny_prompts(), [(1, 2), (2, 0)])
+    patching = PathPatching(lens_of(model), tiny_prompts(), [(1, 2), (2, 0)])
     clean_z = patching.clean_z  # [layer, batch, head, d_head]
     patching.corrupted_z = clean_z + 1e-3 * torch.randn(clean_z.shape, generator=torch.Generator().manual_seed(3))
     senders = [(0, 0), (0, 3), (1, 1)]

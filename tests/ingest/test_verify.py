@@ -19,7 +19,7 @@ QUICK = ("positional", "attention_sink")
 @pytest.fixture
 def verify(engine: Engine, smollm2, monkeypatch: pytest.MonkeyPatch, tmp_path):  # type: ignore[no-untyped-def]
     """verify_model on the shared, already loaded SmolLM2."""
-    monkeypatch.setattr("ingest.verify.load_model", lambda name, cache_dir: smollm2)
+    monkeypatch.setattr("ingest.verify.load_model", lambda name, cache_dir, **_placement: smollm2)
     ingest_knowledge(engine, KNOWLEDGE_DIR)
 
     def run(*names: str, force: bool = False):  # type: ignore[no-untyped-def]

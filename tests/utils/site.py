@@ -36,7 +36,7 @@ def site_catalog(smollm2, tmp_path_factory: pytest.TempPathFactory) -> str:  # t
     engine = make_engine(url)
     ingest_knowledge(engine, KNOWLEDGE_DIR)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("ingest.verify.load_model", lambda name, cache_dir: smollm2)
+        patch.setattr("ingest.verify.load_model", lambda name, cache_dir, **_placement: smollm2)
         verify_model(engine, VerifyOptions(model="smollm2", detectors=REAL_DETECTORS), cache_dir=folder)
     # GPT-2 small, induction (0.4): reported L5H5 and L5H8 found, reported L6H9 not found, L1H4 found.
     add_run(

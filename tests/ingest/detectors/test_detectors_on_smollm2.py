@@ -13,6 +13,7 @@ from ingest.evidence import MIN_PASS_RATE
 from ingest.plugins import detectors
 from ingest.verify import run_detector
 from tests.utils.detectors import SEEDS, assert_control_fails, assert_golden
+from tests.utils.tiny_models import lens_of
 
 pytestmark = pytest.mark.model
 
@@ -71,7 +72,7 @@ def test_shuffled_targets_break_the_syntactic_heads(smollm2) -> None:  # type: i
 
     detector = detectors(entrypoints=False)["syntactic_nsubj"]
     probe = detector.inputs(smollm2.tokenizer, seed=0)
-    captured = capture(smollm2.model, probe.input_ids, probe.attention_mask)
+    captured = capture(lens_of(smollm2.model), probe.input_ids, probe.attention_mask)
     shuffled = random_earlier_targets(probe.queries, probe.targets, seed=1)
     layer, head, *_ = GOLDEN["syntactic_nsubj"]
     assert float(argmax_hit_rate(captured.patterns, shuffled, probe.queries)[layer, head]) < 0.5
@@ -109,6 +110,8 @@ def test_induction_on_unrepeated_tokens_stays_at_chance(smollm2) -> None:  # typ
         smollm2.tokenizer, seed=5, batch=BATCH, n_tokens=N_TOKENS, lag=N_TOKENS - 1, repeat=False
     )
     scores = mean_attention_to(
-        capture(smollm2.model, control.input_ids, control.attention_mask).patterns, control.targets, control.queries
+        capture(lens_of(smollm2.model), control.input_ids, control.attention_mask).patterns,
+        control.targets,
+        control.queries,
     )
     assert float(scores.max()) < 0.1

@@ -54,6 +54,6 @@ def test_an_untrained_toy_does_parity_at_chance_and_gets_no_verdict(iteration_to
 @pytest.mark.parametrize("name", ["previous_token", "name_mover", "truthfulness"])
 def test_language_detectors_say_they_do_not_apply_to_the_toy(iteration_toy, name: str) -> None:  # type: ignore[no-untyped-def]
     outcome = run_detector(iteration_toy, detectors(entrypoints=False)[name], seed=0)
-    assert outcome.status == "not-verifiable"
+    assert outcome.status == "not-applicable"
     assert "toy model trained only on parity" in outcome.reason
     assert outcome.scores.isnan().all()

@@ -24,6 +24,7 @@ from ingest.plugins import detectors
 from ingest.verify import run_detector
 from tests.ingest.test_path_patching import by_hand
 from tests.utils.detectors import SEEDS, assert_control_fails, assert_golden
+from tests.utils.tiny_models import lens_of
 
 pytestmark = pytest.mark.model
 
@@ -187,7 +188,9 @@ def test_sentiment_summarizer_candidates_beat_the_neutral_word_control(results) 
 
 def test_ioi_is_at_chance_on_corrupted_prompts(smollm2) -> None:  # type: ignore[no-untyped-def]
     corrupted = ioi_probes(smollm2.tokenizer, seed=0).corrupted
-    captured = capture(smollm2.model, corrupted.input_ids, corrupted.attention_mask, answer_at=corrupted.answer_at)
+    captured = capture(
+        lens_of(smollm2.model), corrupted.input_ids, corrupted.attention_mask, answer_at=corrupted.answer_at
+    )
     assert not task_accuracy(captured.logits, corrupted).verifiable
 
 
@@ -226,7 +229,7 @@ def test_real_activation_patching_of_the_best_s_inhibition_head_lowers_the_logit
     # Patching its whole output moves the answer through every path, the name movers' queries among them.
     layer, head, *_ = GOLDEN["s_inhibition"]
     scores, _, _ = at_seed_0(results["s_inhibition"])
-    patched = activation_patching(smollm2.model, _s_inhibition_prompts(smollm2), [(layer, head)])
+    patched = activation_patching(lens_of(smollm2.model), _s_inhibition_prompts(smollm2), [(layer, head)])
     real = _share_removed(patched.patched[0], patched.clean)
     assert real >= float(scores[layer, head]) >= detectors(entrypoints=False)["s_inhibition"].threshold
 
