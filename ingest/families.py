@@ -54,44 +54,18 @@ class Family:
         return torch.cat([head * 3 * d_head + 2 * d_head + within for head in range(n_kv_heads)])
 
 
+def _separate_projections(name: str, **more: str) -> Family:
+    """A family laid out as Llama is: q/k/v_proj and o_proj in self_attn, RMSNorms, rotary positions."""
+    return Family(
+        name, "rotary", "model.layers", "self_attn", "o_proj", "model.norm", "input_layernorm", "separate",
+        "q_proj", "v_proj", **more,
+    )  # fmt: skip
+
+
 FAMILIES: dict[str, Family] = {  # transformers model_type -> family
-    "llama": Family(
-        "llama",
-        "rotary",
-        "model.layers",
-        "self_attn",
-        "o_proj",
-        "model.norm",
-        "input_layernorm",
-        "separate",
-        "q_proj",
-        "v_proj",
-    ),
-    "qwen2": Family(
-        "qwen2",
-        "rotary",
-        "model.layers",
-        "self_attn",
-        "o_proj",
-        "model.norm",
-        "input_layernorm",
-        "separate",
-        "q_proj",
-        "v_proj",
-    ),
-    "gemma3_text": Family(
-        "gemma",
-        "rotary",
-        "model.layers",
-        "self_attn",
-        "o_proj",
-        "model.norm",
-        "input_layernorm",
-        "separate",
-        "q_proj",
-        "v_proj",
-        post_attention_norm="post_attention_layernorm",
-    ),
+    "llama": _separate_projections("llama"),
+    "qwen2": _separate_projections("qwen2"),
+    "gemma3_text": _separate_projections("gemma", post_attention_norm="post_attention_layernorm"),
     "gpt2": Family(
         "gpt2",
         "learned-absolute",
