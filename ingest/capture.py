@@ -108,7 +108,7 @@ def capture(
             the final norm's input, which direct logit attribution needs.
     """
     kept: dict[str, list[Tensor]] = {"patterns": [], "outputs": [], "values": [], "residual": []}
-    with lens.hooked(_capture_hooks(lens, kept, with_values), intervening=False):
+    with lens.hooked(_capture_hooks(lens, kept, with_values, answer_at is not None), intervening=False):
         hidden = final_hidden(lens, input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
     if len(kept["patterns"]) != lens.n_layers:
         raise RuntimeError("Attention patterns were not returned; load the model with attn_implementation='eager'")
@@ -132,8 +132,10 @@ def _predictions(lens: "ModelLens", hidden: Tensor) -> Tensor:
     return torch.stack([logits_of(lens, row).argmax(dim=-1) for row in hidden])
 
 
-def _capture_hooks(lens: "ModelLens", kept: dict[str, list[Tensor]], with_values: bool) -> list["Hook"]:
-    """Hooks that append each layer's pattern, head outputs and (asked for) values, and the final residual."""
+def _capture_hooks(
+    lens: "ModelLens", kept: dict[str, list[Tensor]], with_values: bool, with_residual: bool
+) -> list["Hook"]:
+    """Hooks that append each layer's pattern and head outputs, and (asked for) values and the final residual."""
     n_heads, model = lens.n_heads, lens.model
 
     def keep_pattern(_module: nn.Module, _inputs: object, output: tuple[Tensor, Tensor | None]) -> None:
@@ -150,7 +152,7 @@ def _capture_hooks(lens: "ModelLens", kept: dict[str, list[Tensor]], with_values
     def keep_residual(_module: nn.Module, inputs: tuple[Tensor, ...]) -> None:
         kept["residual"].append(inputs[0].detach().float().cpu())  # [batch, pos, d_model]
 
-    hooks: list[Hook] = [(submodule(model, lens.family.final_norm), "pre", keep_residual)]
+    hooks: list[Hook] = [(submodule(model, lens.family.final_norm), "pre", keep_residual)] if with_residual else []
     for layer, module in enumerate(attention_modules(model)):
         hooks.append((module, "post", keep_pattern))
         hooks.append((projection(model, layer, "output_projection"), "pre", keep_head_outputs))

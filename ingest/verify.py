@@ -107,7 +107,7 @@ def verify_model(
             )
         except Exception as error:  # noqa: BLE001  # stored as a failed run; the other detectors go on
             logger.exception("Detector %s failed on %s", detector.name, loaded.facts.slug)
-            result = failed_run(loaded, detector, seeds, error)
+            result = failed_run(loaded, detector, lens, seeds, error)
         run_id = write_run(engine, model_id, result)
         outcomes.append(
             DetectorOutcome(
@@ -228,9 +228,10 @@ def _result(
     )
 
 
-def failed_run(loaded: LoadedModel, detector: Detector, seeds: list[int], error: Exception) -> RunResult:
+def failed_run(
+    loaded: LoadedModel, detector: Detector, lens: ModelLens, seeds: list[int], error: Exception
+) -> RunResult:
     """A run that raised: no scores, and the error in words, so that the catalog shows what broke."""
-    lens = ModelLens(loaded.model, loaded.tokenizer)
     unscored = [Measurement.unscored(lens.n_layers, lens.n_heads, {})]
     message = f"{type(error).__name__}: {error}"
     return _result(loaded, detector, lens, (seeds[0],), unscored, RunStatus.FAILED, message, datetime.now(UTC))
