@@ -1,6 +1,9 @@
-"""Benchmark every registered detector on SmolLM2 against a plain forward pass and TransformerLens.
+"""Benchmark every pattern detector on SmolLM2 against a plain forward pass and TransformerLens.
 
-For each detector, on its own probe (`detector.inputs(tokenizer, seed=0)`):
+Pattern detectors are the ones scored from attention patterns on a probe of
+their own; task detectors (scored from answers) are timed by
+bench/verification.py. For each pattern detector, on its own probe
+(`detector.inputs(tokenizer, seed=0)`):
 
 - plain: `model(input_ids, attention_mask, use_cache=False)` under no_grad, eager
   attention as loaded: the floor. plain(lk) is the same call with the
@@ -8,8 +11,8 @@ For each detector, on its own probe (`detector.inputs(tokenizer, seed=0)`):
   so it skips the unembedding of every position just as capture does.
 - capture+score and full run: `ingest.verify.run_detector`, whose timings give the
   forward+score part and the total (probe, forward, score and control baseline).
-- together: every pattern detector in registry order with one shared
-  `CaptureCache`, as `ingest.verify.verify_model` runs them, against a plain
+- together: every pattern detector in registry order on one lens with their
+  readings planned, as `ingest.verify.verify_model` runs them, against a plain
   forward once per distinct probe they use.
 - TransformerLens: `detect_head` for previous-token, duplicate-token and induction
   heads on the same token rows (bench/tl_heads.py, in bench/.venv), its time
@@ -34,22 +37,22 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 if __package__ in (None, ""):  # run as `python bench/detectors.py`: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.measure import medians, peak_growth_mb, rss_mb, timed
+from bench.measure import medians, peak_growth_mb, ratio, rss_mb, say, table, timed
 
 if TYPE_CHECKING:
-    from ingest.capture import Captured
+    from ingest.capture import Read, Reading
 
 ROOT = Path(__file__).resolve().parent.parent
 TL_PYTHON = ROOT / "bench" / ".venv" / "bin" / "python"
 CACHE_DIR = Path.home() / ".cache" / "headatlas"
 # The issue's targets: all pattern detectors' capture+score against their plain forwards,
 # and TransformerLens's three detect_head calls against our three detectors, each run as
-# verification runs them: together, in registry order, sharing one CaptureCache.
+# verification runs them: together, in registry order, their readings planned on one lens.
 PATTERN_TARGET = 1.15
 TL_TARGET = 3.5
 # Our detectors that TransformerLens's head detector also scores.
@@ -66,7 +69,8 @@ def measure(mode: str, name: str, repeats: int) -> dict[str, Any]:
     machine slows all three alike."""
     import torch
 
-    from ingest.capture import capture
+    from ingest.capture import read_patterns
+    from ingest.lens import ModelLens
     from ingest.model_loading import load_model
     from ingest.plugins import detectors
     from ingest.verify import run_detector
@@ -74,6 +78,7 @@ def measure(mode: str, name: str, repeats: int) -> dict[str, Any]:
     loaded = load_model("smollm2", cache_dir=CACHE_DIR)
     detector = detectors(entrypoints=False)[name]
     probe = detector.inputs(loaded.tokenizer, seed=0)
+    reading = detector.readings(detector.probes(loaded.tokenizer, seed=0), seed=0)[0]
 
     @torch.no_grad()
     def plain(logits_to_keep: int = 0) -> object:
@@ -84,11 +89,9 @@ def measure(mode: str, name: str, repeats: int) -> dict[str, Any]:
             logits_to_keep=logits_to_keep,  # 0 keeps every position, as the default call does
         )
 
-    def capture_score() -> object:  # the forward+score part of run_detector, as it runs it
-        captured = capture(
-            loaded.model, probe.input_ids, probe.attention_mask, with_predictions=detector.needs_predictions
-        )
-        return detector.score(captured, probe)
+    def capture_score() -> object:  # the forward+score part of run_detector, as it runs it: the probe's reading
+        read = read_patterns(ModelLens(loaded.model, loaded.tokenizer), [reading])[reading.name]
+        return detector.scores(read.layers, probe, read.predictions)
 
     with torch.no_grad():  # page in the memory-mapped weights and start the thread pools: peaks are then the call's own
         loaded.model(input_ids=probe.input_ids[:1, :2])
@@ -116,18 +119,18 @@ def measure(mode: str, name: str, repeats: int) -> dict[str, Any]:
 
 
 def measure_together(names: list[str], repeats: int) -> dict[str, Any]:
-    """Load SmolLM2; run the detectors `names` in registry order with one fresh CaptureCache
-    per round, as verify_model runs them, and the TransformerLens three alone the same way.
-    The first, cold round notes every distinct input the detectors ask the cache for (their
-    probes and control probes) and its peak memory; then `repeats` rounds of a plain forward
-    per distinct input, the same with the logits capture keeps, and the two groups, interleaved."""
+    """Load SmolLM2; run the detectors `names` in registry order on one fresh lens per round,
+    their readings planned, as verify_model runs them, and the TransformerLens three alone the
+    same way. The first, cold round notes every distinct input the detectors read (their probes
+    and control probes) and its peak memory; then `repeats` rounds of a plain forward per
+    distinct input, the same with the logits the readings keep, and the two groups, interleaved."""
     import torch
 
-    from ingest.capture import CaptureCache
+    from ingest.capture import PlannedReads
     from ingest.lens import ModelLens
     from ingest.model_loading import load_model
     from ingest.plugins import detectors
-    from ingest.verify import run_detector
+    from ingest.verify import planned_readings, run_detector
 
     loaded = load_model("smollm2", cache_dir=CACHE_DIR)
     chosen = [detector for name, detector in detectors(entrypoints=False).items() if name in names]
@@ -135,39 +138,38 @@ def measure_together(names: list[str], repeats: int) -> dict[str, Any]:
     probes = {detector.name: detector.inputs(loaded.tokenizer, seed=0) for detector in chosen}
     main = {name: probe_key(probe.input_ids, probe.attention_mask) for name, probe in probes.items()}
 
-    class ProbeLog(CaptureCache):
-        """A CaptureCache that also notes each distinct input, who asked for it, and the forwards it ran."""
+    class ProbeLog(PlannedReads):
+        """PlannedReads that also note each distinct input, who read it, and the forward passes run."""
 
-        def __init__(self) -> None:
-            super().__init__(loaded.model)
+        def __init__(self, lens: ModelLens) -> None:
+            super().__init__(lens)
             self.inputs: dict[str, dict[str, Any]] = {}  # key -> input_ids, attention_mask, users, ...
             self.asker, self.forwards = "", 0
 
-        def __call__(
-            self, input_ids: Any, attention_mask: Any, *, with_predictions: bool = False, answer_at: Any = None
-        ) -> "Captured":
+        def __call__(self, reading: "Reading", *, shared: bool) -> "Read":
             seen = self.inputs.setdefault(
-                probe_key(input_ids, attention_mask),
-                {"input_ids": input_ids, "attention_mask": attention_mask, "users": [], "predictions": False},
+                probe_key(reading.input_ids, reading.attention_mask),
+                {"input_ids": reading.input_ids, "attention_mask": reading.attention_mask, "users": []},
             )
             seen["users"] += [self.asker] if self.asker not in seen["users"] else []
-            seen["predictions"] |= with_predictions
+            seen["predictions"] = seen.get("predictions", False) or reading.predict_at is not None
             hits = self.hits
-            captured = super().__call__(
-                input_ids, attention_mask, with_predictions=with_predictions, answer_at=answer_at
-            )
+            read = super().__call__(reading, shared=shared)
             self.forwards += self.hits == hits
-            return captured
+            return read
 
-    def run_all(group: list[Any], captures: CaptureCache) -> list[Any]:
-        results = []
+    def run_all(group: list[Any], *, logged: bool = False) -> tuple[list[Any], ProbeLog | None]:
         lens = ModelLens(loaded.model, loaded.tokenizer)
-        lens.captures = captures
+        log = ProbeLog(lens) if logged else None
+        if log is not None:
+            lens.reads = log
+        lens.plan(planned_readings(group, lens, 0, 1))
+        results = []
         for detector in group:
-            if isinstance(captures, ProbeLog):
-                captures.asker = detector.name
+            if log is not None:
+                log.asker = detector.name
             results.append(run_detector(loaded, detector, seed=0, lens=lens))
-        return results
+        return results, log
 
     @torch.no_grad()
     def plain(seen: dict[str, Any], logits_to_keep: int = 0) -> object:
@@ -180,9 +182,9 @@ def measure_together(names: list[str], repeats: int) -> dict[str, Any]:
 
     with torch.no_grad():  # page in the memory-mapped weights, as in measure()
         loaded.model(input_ids=torch.tensor([[1, 2]]))
-    log = ProbeLog()
-    cold, peak = peak_growth_mb(lambda: run_all(chosen, log))
-    run_all(three, CaptureCache(loaded.model))  # warm-up for the TransformerLens group
+    (cold, log), peak = peak_growth_mb(lambda: run_all(chosen, logged=True))
+    assert log is not None
+    run_all(three)  # warm-up for the TransformerLens group
     times: dict[str, list[float]] = {}
     for _ in range(repeats):
         for key, seen in log.inputs.items():
@@ -192,7 +194,7 @@ def measure_together(names: list[str], repeats: int) -> dict[str, Any]:
         for group_name, group in (("all", chosen), ("three", three)):
             if not group:
                 continue
-            results = run_all(group, CaptureCache(loaded.model))
+            results, _ = run_all(group)
             for result in results:
                 t = result.timings
                 times.setdefault(f"{group_name} capture {result.detector}", []).append(t["forward"] + t["score"])
@@ -234,7 +236,7 @@ def measure_together(names: list[str], repeats: int) -> dict[str, Any]:
 
 
 def probe_key(input_ids: Any, attention_mask: Any) -> str:
-    """Which distinct input this is: its shape, token ids and mask, as CaptureCache tells them apart."""
+    """Which distinct input this is: its shape, token ids and mask, as the lens tells readings apart."""
     digest = hashlib.sha256(str(tuple(input_ids.shape)).encode())
     digest.update(input_ids.numpy().tobytes())
     digest.update(attention_mask.numpy().tobytes())
@@ -288,12 +290,13 @@ def main() -> None:
             say(json.dumps(measure(mode, name, repeats=args.repeats)))
         return
 
+    from ingest.detectors.base import PatternDetector
     from ingest.plugins import detectors
 
     registry = detectors(entrypoints=False)
     load_before = os.getloadavg()[0]
     measured = []
-    for name in args.detectors or list(registry):
+    for name in args.detectors or [name for name, d in registry.items() if isinstance(d, PatternDetector)]:
         say(f"measuring {name} ...", file=sys.stderr)
         measured.append(measure_detector(name, registry[name].needs_predictions, args.repeats))
     pattern = [m.name for m in measured if not m.needs_predictions]
@@ -333,7 +336,7 @@ def report(
     say(f"loaded model RSS {first['model_mb']:.0f} MB; 1-min load average {load[0]:.2f} before, {load[1]:.2f} after")
     if load[0] > 1.0:  # after, it counts the benchmark's own two threads
         say("WARNING: something else was using the CPU; times are noisy (ratios less so: rounds are interleaved)")
-    say("\nEach detector alone (a fresh CaptureCache each)")
+    say("\nEach detector alone (a fresh lens each)")
     say("Time (s, median of warm rounds); x = ratio to the plain forward on the same probe")
     rows = []
     for m in measured:
@@ -355,7 +358,7 @@ def report(
         "x plain",
     ]
     table(header, rows)
-    say("* needs the model's predictions (all logits): not an attention-pattern detector")
+    say("* also needs the model's predictions at the answer's positions")
 
     say("\nPeak memory (MB a cold call adds to the loaded model's RSS, one fresh process each)")
     rows = []
@@ -381,10 +384,10 @@ def report_together(pattern: list[Measured], together: dict[str, Any]) -> None:
     n_main = len(main)
     labels = {probe["key"]: f"P{i + 1}" for i, probe in enumerate(main)}
     labels |= {probe["key"]: f"C{i + 1}" for i, probe in enumerate(p for p in probes if p["control"])}
-    say(f"\nPattern detectors together, as verify runs them: {len(pattern)} in registry order, one CaptureCache")
+    say(f"\nPattern detectors together, as verify runs them: {len(pattern)} in registry order, readings planned")
     say(f"(retrieval excluded); medians of {len(pattern)}-detector rounds interleaved with the plain forwards")
     say(f"{len(probes)} distinct inputs ({n_main} probe(s) P, {len(probes) - n_main} control(s) C),")
-    say(f"{together['forwards']} forward passes in all (the cache keeps the latest 2 captures)")
+    say(f"{together['forwards']} forward passes in all (one per distinct input, all readings planned)")
     rows = [
         [labels[p["key"]], "x".join(map(str, p["shape"])), sec(p["plain"]), sec(p["plain_lk"]), ", ".join(p["users"])]
         for p in probes
@@ -398,7 +401,7 @@ def report_together(pattern: list[Measured], together: dict[str, Any]) -> None:
                      f"{ours['reused']:.0f}", sec(m.seconds["capture"]), sec(m.seconds["full"])])  # fmt: skip
     header = ["detector", "probe", "capture+score", "full run", "reused", "alone: capture+score", "full run"]
     table(header, rows)
-    say("reused: captures the detector took from the cache (probe and control) instead of a forward pass")
+    say("reused: readings (probe and control) taken in a pass run for another detector")
 
     capture, full = together["seconds"]["capture"], together["seconds"]["full"]
     floor, floor_lk = (sum(p[key] for p in main) for key in ("plain", "plain_lk"))
@@ -436,7 +439,7 @@ def report_tl(ours: dict[str, Measured], together: dict[str, Any] | None, tl: di
                  ratio(theirs, full), ""])  # fmt: skip
     our_plain = total(three, "plain")
     shared = together["three"] if together is not None else None
-    if shared is not None:  # one CaptureCache for the three, as verify_model runs them
+    if shared is not None:  # one lens for the three, their readings planned, as verify_model runs them
         capture, full = shared["capture"], shared["full"]
         rows.append(["all three, together", sec(theirs), sec(capture), ratio(theirs, capture), sec(full),
                      ratio(theirs, full), ""])  # fmt: skip
@@ -481,30 +484,12 @@ def spearman(a: list[list[float]], b: list[list[float]]) -> float:
     return float(torch.corrcoef(ranks)[0, 1])
 
 
-def table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    for row in [header, ["-" * w for w in widths], *rows]:
-        say(
-            "  ".join(
-                cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-
-
-def say(text: str, *, file: TextIO = sys.stdout) -> None:
-    print(text, file=file)  # noqa: T201 - a benchmark's output is its report
-
-
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
 def sec(value: float) -> str:
     return f"{value:.3f}"
-
-
-def ratio(value: float, base: float) -> str:
-    return f"{value / base:.2f}" if base > 0 else "-"
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Timing and peak-memory helpers shared by both benchmark processes (standard library only).
+"""Timing, peak-memory and report helpers shared by the benchmarks and their processes (standard library only).
 
 Peak memory is the growth of the process's resident set over the measured call:
 writing "5" to /proc/self/clear_refs resets Linux's high-water mark (VmHWM) to
@@ -8,10 +8,11 @@ tracemalloc cannot see).
 """
 
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 T = TypeVar("T")
 
@@ -41,3 +42,22 @@ def timed(call: Callable[[], object]) -> float:
 
 def medians(times: dict[str, list[float]]) -> dict[str, float]:
     return {key: statistics.median(values) for key, values in times.items()}
+
+
+def table(header: list[str], rows: list[list[str]]) -> None:
+    """Print rows under a header, the first column left-aligned and the others right-aligned."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        say(
+            "  ".join(
+                cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+
+
+def say(text: str, *, file: TextIO = sys.stdout) -> None:
+    print(text, file=file)  # noqa: T201 - a benchmark's output is its report
+
+
+def ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}" if base > 0 else "-"

@@ -1,4 +1,10 @@
-"""Capture every head's attention pattern and output in one batched forward pass.
+"""Capture what a forward pass shows of every head: whole, or read layer by layer.
+
+`capture` keeps every layer's patterns and head outputs for the task
+detectors, whose prompts are short. `read_patterns` serves the pattern
+detectors, whose probes can be long: each reading reduces a layer's pattern to
+its scores while the layer runs, and the pattern is dropped, so memory grows
+with one layer, not with depth.
 
 The family record (ingest.families) says where to hook: the attention module of
 each layer returns `(output, pattern)` under eager attention, the input of its
@@ -13,7 +19,9 @@ strided slice, several times slower on a large vocabulary.
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import torch
@@ -31,7 +39,6 @@ class Captured:
 
     patterns: Tensor  # [layer, batch, head, q_pos, k_pos]
     head_outputs: Tensor  # [layer, batch, pos, head, d_head], before the output projection
-    predictions: Tensor | None  # [batch, pos], the model's most likely next token, when asked for
     logits: Tensor | None = None  # [batch, vocab] at each row's answer position, when asked for
     final_residual: Tensor | None = None  # [batch, d_model], the final norm's input at the answer position
     values: Tensor | None = None  # [layer, batch, pos, head, d_head], each head's value vectors, when asked for
@@ -91,7 +98,6 @@ def capture(
     input_ids: Tensor,
     attention_mask: Tensor,
     *,
-    with_predictions: bool = False,
     with_values: bool = False,
     answer_at: Tensor | None = None,
 ) -> Captured:
@@ -101,8 +107,6 @@ def capture(
         lens: a model loaded with eager attention.
         input_ids: [batch, pos] token ids.
         attention_mask: [batch, pos], 1 for real tokens, 0 for padding.
-        with_predictions: also return the model's next-token predictions at
-            every position (the unembedding everywhere: large for Gemma's 262k tokens).
         with_values: also return every head's value vectors (value-path attribution).
         answer_at: [batch] positions; also return each row's logits there and
             the final norm's input, which direct logit attribution needs.
@@ -120,16 +124,10 @@ def capture(
     return Captured(
         patterns=torch.stack(kept["patterns"]),  # [layer, batch, head, q_pos, k_pos]
         head_outputs=torch.stack(kept["outputs"]),  # [layer, batch, pos, head, d_head]
-        predictions=_predictions(lens, hidden) if with_predictions else None,  # [batch, pos]
         logits=logits,
         final_residual=final_residual,
         values=torch.stack(kept["values"]) if with_values else None,
     )
-
-
-def _predictions(lens: "ModelLens", hidden: Tensor) -> Tensor:
-    """[batch, pos]: the most likely next token at every position, a row at a time to bound the logits held."""
-    return torch.stack([logits_of(lens, row).argmax(dim=-1) for row in hidden])
 
 
 def _capture_hooks(
@@ -170,13 +168,11 @@ def head_contributions(lens: "ModelLens", captured: Captured, layer: int) -> Ten
 
 
 class CaptureCache:
-    """The latest captures by their inputs, so that detectors probing the same tokens share one forward pass.
+    """The latest captures by their inputs, so that task detectors probing the same prompts share one forward pass.
 
-    previous_token, duplicate_token and induction read the same repeated random
-    tokens, the syntactic detectors the same sentences; run in registry order,
-    each probe is run once. A capture with more in it (predictions, values)
-    serves a request for less. Captured tensors are shared, so scores must not
-    modify them.
+    The IOI detectors read the same prompts; run in registry order, each is
+    run once. A capture with values serves a request without. Captured
+    tensors are shared, so scores must not modify them.
     """
 
     def __init__(self, lens: "ModelLens", *, size: int = 2) -> None:
@@ -189,26 +185,17 @@ class CaptureCache:
         input_ids: Tensor,
         attention_mask: Tensor,
         *,
-        with_predictions: bool,
         with_values: bool,
         answer_at: Tensor | None,
         shared: bool,
     ) -> Captured:
         key = _inputs_key(input_ids, attention_mask, answer_at)
         found = self.entries.get(key) if shared else None
-        if found is not None and (found.predictions is not None or not with_predictions):
-            if found.values is not None or not with_values:
-                self.entries.move_to_end(key)
-                self.hits += 1
-                return found
-        captured = capture(
-            self.lens,
-            input_ids,
-            attention_mask,
-            with_predictions=with_predictions or (found is not None and found.predictions is not None),
-            with_values=with_values or (found is not None and found.values is not None),
-            answer_at=answer_at,
-        )
+        if found is not None and (found.values is not None or not with_values):
+            self.entries.move_to_end(key)
+            self.hits += 1
+            return found
+        captured = capture(self.lens, input_ids, attention_mask, with_values=with_values, answer_at=answer_at)
         if shared:
             self.entries[key] = captured
             self.entries.move_to_end(key)
@@ -223,3 +210,101 @@ def _inputs_key(input_ids: Tensor, attention_mask: Tensor, answer_at: Tensor | N
     digest.update(attention_mask.cpu().numpy().tobytes())
     digest.update(b"" if answer_at is None else answer_at.cpu().numpy().tobytes())
     return digest.hexdigest()
+
+
+# Reduces one layer's pattern, [batch, head, q_pos, k_pos] in float32 on the CPU, to what a detector keeps of it.
+LayerReader = Callable[[Tensor], Tensor]
+# Next-token predictions are computed this many positions at a time, bounding the logits held at once.
+PREDICTION_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one detector keeps of every layer's attention pattern in a pass over some inputs."""
+
+    name: str  # unique among readings of the same inputs: detector, role and seed
+    input_ids: Tensor  # [batch, pos]
+    attention_mask: Tensor  # [batch, pos]
+    read: LayerReader
+    predict_at: Tensor | None = None  # [batch, pos] bool: where the model's next-token predictions are needed
+
+    @cached_property
+    def inputs_key(self) -> str:
+        return _inputs_key(self.input_ids, self.attention_mask, None)
+
+
+@dataclass(frozen=True)
+class Read:
+    """What a reading kept: its reader's output for every layer, and the predictions it asked for."""
+
+    layers: Tensor  # [layer, ...]: the reader's output, stacked
+    predictions: Tensor | None  # [batch, pos] token ids, -1 where none was asked for
+
+
+@torch.no_grad()
+def read_patterns(lens: "ModelLens", readings: list[Reading]) -> dict[str, Read]:
+    """One pass over the readings' shared inputs, in which every reader reduces each layer's pattern as it is made."""
+    first = readings[0]
+    if any(reading.inputs_key != first.inputs_key for reading in readings):
+        raise ValueError("Readings in one pass must share their inputs")
+    kept: dict[str, list[Tensor]] = {reading.name: [] for reading in readings}
+
+    def read_layer(_module: nn.Module, _inputs: object, output: tuple[Tensor, Tensor | None]) -> None:
+        if output[1] is not None:
+            pattern = output[1].detach().float().cpu()  # [batch, head, q_pos, k_pos], this layer's only
+            for reading in readings:
+                kept[reading.name].append(reading.read(pattern))
+
+    hooks: list[Hook] = [(module, "post", read_layer) for module in attention_modules(lens.model)]
+    with lens.hooked(hooks, intervening=False):
+        hidden = final_hidden(lens, input_ids=first.input_ids, attention_mask=first.attention_mask, use_cache=False)
+    if any(len(layers) != lens.n_layers for layers in kept.values()):
+        raise RuntimeError("Attention patterns were not returned; load the model with attn_implementation='eager'")
+    wanted = [reading.predict_at for reading in readings if reading.predict_at is not None]
+    predictions = predictions_at(lens, hidden, torch.stack(wanted).any(dim=0)) if wanted else None
+    return {
+        reading.name: Read(torch.stack(kept[reading.name]), predictions if reading.predict_at is not None else None)
+        for reading in readings
+    }
+
+
+def predictions_at(lens: "ModelLens", hidden: Tensor, at: Tensor) -> Tensor:
+    """[batch, pos]: the most likely next token where `at` [batch, pos] is set, -1 elsewhere."""
+    predictions = torch.full(at.shape, -1, dtype=torch.long)
+    rows = hidden[at.to(hidden.device)]  # [n, d_model]
+    if len(rows):
+        predictions[at] = torch.cat([logits_of(lens, chunk).argmax(dim=-1) for chunk in rows.split(PREDICTION_CHUNK)])
+    return predictions
+
+
+class PlannedReads:
+    """Readings planned ahead, run in one pass per distinct inputs, and kept: what they keep is small.
+
+    Detectors that probe the same tokens (previous_token, duplicate_token and
+    induction; the syntactic relations; attention_sink and positional) plan
+    their readings before any runs, and the first request for those tokens
+    reads them all. Under an intervention nothing is served or kept.
+    """
+
+    def __init__(self, lens: "ModelLens") -> None:
+        self.lens = lens
+        self.planned: dict[str, dict[str, Reading]] = {}  # inputs key -> reading name -> reading
+        self.done: dict[tuple[str, str], Read] = {}  # (inputs key, reading name) -> what it kept
+        self.hits = 0
+
+    def plan(self, readings: list[Reading]) -> None:
+        for reading in readings:
+            if (reading.inputs_key, reading.name) not in self.done:
+                self.planned.setdefault(reading.inputs_key, {})[reading.name] = reading
+
+    def __call__(self, reading: Reading, *, shared: bool) -> Read:
+        if not shared:
+            return read_patterns(self.lens, [reading])[reading.name]
+        key = (reading.inputs_key, reading.name)
+        if key in self.done:
+            self.hits += 1
+            return self.done[key]
+        group = self.planned.pop(reading.inputs_key, {}) | {reading.name: reading}
+        for name, read in read_patterns(self.lens, list(group.values())).items():
+            self.done[(reading.inputs_key, name)] = read
+        return self.done[key]

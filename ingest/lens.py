@@ -2,13 +2,14 @@
 
 Every forward pass, patch, ablation and read goes through a ModelLens: its
 `hooked` block is the one place hooks are registered (and always removed), its
-`forward` moves inputs to the model's device, and its `capture` shares one
-captured pass between detectors that probe the same inputs, except while an
+`forward` moves inputs to the model's device, and its `capture` and `read`
+share one pass between detectors that probe the same inputs, except while an
 intervention is in place, when a cached clean pass would be wrong. The pieces
 logit attribution needs (unembedding, final norm's gain) are read once here,
 in float32 on the CPU, whatever the model's device and dtype.
 """
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import torch
 from torch import Tensor, nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from ingest.capture import CaptureCache, Captured
+from ingest.capture import CaptureCache, Captured, PlannedReads, Read, Reading
 from ingest.families import Family, blocks, family_of, submodule
 from ingest.toy_models import toy_task
 
@@ -32,10 +33,13 @@ class ModelLens:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     captures: CaptureCache = field(init=False)
+    reads: PlannedReads = field(init=False)
     interventions: int = field(default=0, init=False)  # hooked blocks that change the pass, now open
+    passes: Counter[str] = field(default_factory=Counter, init=False)  # forwards run: "forward", of which "with_grad"
 
     def __post_init__(self) -> None:
         self.captures = CaptureCache(self)
+        self.reads = PlannedReads(self)
 
     @contextmanager
     def hooked(self, hooks: Iterable[Hook], *, intervening: bool = True) -> Iterator[None]:
@@ -58,6 +62,8 @@ class ModelLens:
     def forward(self, **inputs: Any) -> Any:
         """The model's forward pass on `inputs`, with tensors moved to its device."""
         moved = {name: value.to(self.device) if isinstance(value, Tensor) else value for name, value in inputs.items()}
+        self.passes["forward"] += 1
+        self.passes["with_grad"] += torch.is_grad_enabled()
         return self.model(**moved)
 
     def capture(
@@ -65,19 +71,26 @@ class ModelLens:
         input_ids: Tensor,
         attention_mask: Tensor,
         *,
-        with_predictions: bool = False,
         with_values: bool = False,
         answer_at: Tensor | None = None,
     ) -> Captured:
         """One forward pass, shared with any detector that asks for the same inputs (ingest.capture)."""
         return self.captures(
-            input_ids,
-            attention_mask,
-            with_predictions=with_predictions,
-            with_values=with_values,
-            answer_at=answer_at,
-            shared=self.interventions == 0,
+            input_ids, attention_mask, with_values=with_values, answer_at=answer_at, shared=self.interventions == 0
         )
+
+    def plan(self, readings: list[Reading]) -> None:
+        """Readings to take together with any other of the same inputs, in the first pass over those inputs."""
+        self.reads.plan(readings)
+
+    def read(self, reading: Reading) -> Read:
+        """What `reading` keeps of every layer's pattern, from one pass shared with the readings planned alongside."""
+        return self.reads(reading, shared=self.interventions == 0)
+
+    @property
+    def passes_reused(self) -> int:
+        """How many captures and readings were served by a pass run for another detector."""
+        return self.captures.hits + self.reads.hits
 
     @property
     def family(self) -> Family:

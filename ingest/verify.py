@@ -20,7 +20,8 @@ from sqlalchemy import Engine
 
 from catalog.db import upgrade
 from catalog.models import RunStatus
-from ingest.detectors.base import Detector, Measurement, TaskAccuracy
+from ingest.capture import Reading
+from ingest.detectors.base import Detector, Measurement, PatternDetector, TaskAccuracy
 from ingest.detectors.probes import bos_policy
 from ingest.evidence import DEFAULT_SEEDS, PromptScores, resampled
 from ingest.lens import ModelLens
@@ -51,6 +52,7 @@ class DetectorOutcome:
     heads_found: list[tuple[int, int, float]] = field(default_factory=list)  # (layer, head, score), best first
     seconds: float = 0.0
     reason: str | None = None  # why the run gives no verdicts, or how it failed
+    timings: dict[str, float] = field(default_factory=dict)  # the run's steps, seconds, and passes run
 
 
 @dataclass(frozen=True)
@@ -90,16 +92,26 @@ def verify_model(
     require_head_types(engine, {detector.head_type for detector in chosen})
     loaded = load_model(opts.model, cache_dir=cache_dir, device=opts.device, dtype=opts.dtype)
     model_id = register_model(engine, loaded.facts)
-    outcomes = []
     lens = ModelLens(loaded.model, loaded.tokenizer)
     done = DONE_WITH_GATE_IGNORED if opts.ignore_task_gate else DONE
-    for detector in progress(chosen, loaded.facts.slug):
-        seeds = list(seeds_for(detector, opts.seed, opts.seeds))
-        existing = (
-            None if opts.force else completed_run(engine, model_id, detector.name, detector.version, seeds, done=done)
+    existing = {
+        detector.name: None
+        if opts.force
+        else completed_run(
+            engine,
+            model_id,
+            detector.name,
+            detector.version,
+            list(seeds_for(detector, opts.seed, opts.seeds)),
+            done=done,
         )
-        if existing is not None:
-            outcomes.append(DetectorOutcome(detector.name, "skipped", existing))
+        for detector in chosen
+    }
+    lens.plan(planned_readings([d for d in chosen if existing[d.name] is None], lens, opts.seed, opts.seeds))
+    outcomes = []
+    for detector in progress(chosen, loaded.facts.slug):
+        if (run_id := existing[detector.name]) is not None:
+            outcomes.append(DetectorOutcome(detector.name, "skipped", run_id))
             continue
         try:
             result = run_detector(
@@ -107,12 +119,13 @@ def verify_model(
             )
         except Exception as error:  # noqa: BLE001  # stored as a failed run; the other detectors go on
             logger.exception("Detector %s failed on %s", detector.name, loaded.facts.slug)
-            result = failed_run(loaded, detector, lens, seeds, error)
+            result = failed_run(loaded, detector, lens, list(seeds_for(detector, opts.seed, opts.seeds)), error)
+        clock = time.perf_counter()
         run_id = write_run(engine, model_id, result)
+        timings = {**result.timings, "write": time.perf_counter() - clock}
+        seconds = timings["total"] + timings["write"]
         outcomes.append(
-            DetectorOutcome(
-                detector.name, str(result.status), run_id, result.found, result.timings["total"], result.reason
-            )
+            DetectorOutcome(detector.name, str(result.status), run_id, result.found, seconds, result.reason, timings)
         )
     return VerifyReport(model=loaded.facts.slug, outcomes=outcomes)
 
@@ -120,6 +133,23 @@ def verify_model(
 # Runs that a verification does not repeat unless forced: with the task gate, and with it ignored.
 DONE = {RunStatus.COMPLETE, RunStatus.NOT_VERIFIABLE, RunStatus.NOT_APPLICABLE}
 DONE_WITH_GATE_IGNORED = {RunStatus.COMPLETE, RunStatus.NOT_APPLICABLE, RunStatus.EXPLORATORY}
+
+
+def planned_readings(chosen: list[Detector], lens: ModelLens, seed: int, n_seeds: int) -> list[Reading]:
+    """Every pattern detector's readings at every seed, so that detectors probing the same tokens share a pass.
+
+    A detector whose probes cannot be built is left out here; its own run then fails with the error.
+    """
+    readings: list[Reading] = []
+    for detector in chosen:
+        if not isinstance(detector, PatternDetector) or detector.applies_to(lens) is not None:
+            continue
+        try:
+            for each in seeds_for(detector, seed, n_seeds):
+                readings += detector.readings(detector.probes(lens.tokenizer, seed=each), seed=each)
+        except Exception:  # noqa: BLE001  # reported by the detector's own run
+            logger.debug("Readings of %s not planned", detector.name, exc_info=True)
+    return readings
 
 
 def run_detector(
@@ -148,7 +178,7 @@ def run_detector(
     if (reason := detector.applies_to(lens)) is not None:
         unscored = [Measurement.unscored(lens.n_layers, lens.n_heads, {})]
         return _result(loaded, detector, lens, seeds[:1], unscored, RunStatus.NOT_APPLICABLE, reason, started)
-    hits_before = lens.captures.hits
+    reused_before, passes_before = lens.passes_reused, lens.passes.copy()
     measured = [detector.measure(lens, seed=each) for each in seeds]
     task = pooled_task(measured)
     passes_gate = task is None or task.verifiable
@@ -163,7 +193,9 @@ def run_detector(
         status = RunStatus.EXPLORATORY if ignore_task_gate else RunStatus.NOT_VERIFIABLE
         reason = at_chance(task)  # type: ignore[arg-type]  # a failed gate has a task
     result = _result(loaded, detector, lens, seeds, measured, status, reason, started)
-    result.timings["captures_reused"] = float(lens.captures.hits - hits_before)
+    result.timings["captures_reused"] = float(lens.passes_reused - reused_before)
+    for kind in ("forward", "with_grad"):  # passes run, confirmation included; a with_grad pass has one backward
+        result.timings[f"passes_{kind}"] = float(lens.passes[kind] - passes_before[kind])
     return result
 
 

@@ -12,9 +12,8 @@ import dataclasses
 import torch
 from torch import Tensor
 
-from ingest.capture import Captured
-from ingest.detectors.base import Detector, PatternDetector, Probe, RunModel
-from ingest.detectors.scoring import attention_to_by_prompt, random_earlier_targets
+from ingest.detectors.base import Detector, PatternDetector, Probe
+from ingest.detectors.scoring import attention_on_targets, random_earlier_targets
 from ingest.detectors.texts import sentence_batch, sentences, words_of
 from ingest.hookspecs import hookimpl
 
@@ -46,12 +45,11 @@ class AttentionSinkDetector(PatternDetector):
         targets[:, :, 0] = probe.queries  # [batch, q_pos, k_pos]: key 0 for every scored query
         return dataclasses.replace(probe, targets=targets)
 
-    def score(self, captured: Captured, probe: Probe) -> Tensor:
-        return attention_to_by_prompt(captured.patterns, probe.targets, probe.queries)  # [prompt, layer, head]
+    def control(self, probe: Probe, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
+        return dataclasses.replace(probe, targets=random_earlier_targets(probe.queries, probe.targets, seed=seed))
 
-    def baseline(self, captured: Captured, probe: Probe, run: RunModel, tokenizer, *, seed: int) -> Tensor:  # type: ignore[no-untyped-def]
-        control = random_earlier_targets(probe.queries, probe.targets, seed=seed)
-        return attention_to_by_prompt(captured.patterns, control, probe.queries)
+    def score_layer(self, pattern: Tensor, probe: Probe) -> Tensor:
+        return attention_on_targets(pattern, probe.targets, probe.queries)
 
     def parameters(self) -> dict[str, object]:
         return {"probe": "data/sentences.yaml", "sentences": len(sentences().sentences)}

@@ -1,8 +1,8 @@
 """The detector contract.
 
-A detector builds seeded probe inputs, scores every head from one captured
-forward pass, and measures a baseline the same way on a control (inputs or
-targets where the behaviour has no reason to appear). A head shows the
+A detector builds seeded probe inputs, scores every head from a forward pass,
+and measures a baseline the same way on a control (inputs or targets where the
+behaviour has no reason to appear). A head shows the
 behaviour when it beats its baseline and passes the detector's rule, taken
 from the paper the detector cites where one gives a rule:
 
@@ -23,20 +23,24 @@ A score that is a mean over prompts may be returned per prompt instead,
 resamples prompts too. A detector whose scored material is the same at every
 seed (`seeded_material = False`) must do so, since its one seed's prompts are
 all the test has.
+
+A pattern detector never sees all layers' patterns at once: `score_layer`
+reduces each layer's pattern to each prompt's scores while the layer runs
+(ingest.capture.read_patterns), so its memory grows with one layer.
 """
 
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import torch
 from torch import Tensor
 from transformers import PreTrainedTokenizerBase
 
-from ingest.capture import Captured
+from ingest.capture import Reading
 from ingest.confirmation import Confirmation, Head
 
 if TYPE_CHECKING:
@@ -45,19 +49,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Probe:
-    """Deterministic inputs for one forward pass, and what the detector looks for in them."""
+    """Deterministic inputs for one forward pass, and what the detector looks for in them.
+
+    A detector that needs more (a needle's span, offsets) subclasses it with typed fields.
+    """
 
     input_ids: Tensor  # [batch, pos]
     attention_mask: Tensor  # [batch, pos]
     queries: Tensor  # [batch, q_pos] bool: the query positions that are scored
     targets: Tensor  # [batch, q_pos, k_pos] bool: where a head with the behaviour attends
-    extra: dict[str, Tensor] = field(default_factory=dict)  # detector-specific bookkeeping
 
 
 Rule = Literal["at-least", "margin", "top-fraction"]
-
-# Runs the model on a probe and returns what it captured.
-RunModel = Callable[[Probe], Captured]
 
 
 @dataclass(frozen=True)
@@ -194,45 +197,71 @@ class Detector(ABC):
 
 
 class PatternDetector(Detector):
-    """A detector that reads one captured forward pass: attention patterns, head outputs, predictions."""
+    """A detector that reads attention patterns, one layer at a time, on a probe and on its control.
+
+    Both probes are read by `score_layer` in the same forward pass when they
+    share their tokens. Readings are planned (`readings`), so that detectors
+    probing the same tokens share one pass too (ingest.verify).
+    """
 
     @abstractmethod
     def inputs(self, tokenizer: PreTrainedTokenizerBase, *, seed: int) -> Probe:
         """The probe that should bring the behaviour out."""
 
     @abstractmethod
-    def score(self, captured: Captured, probe: Probe) -> Tensor:
-        """A score per head, [layer, head], or per prompt, [prompt, layer, head]; NaN where a head cannot be scored."""
+    def control(self, probe: Probe, tokenizer: PreTrainedTokenizerBase, *, seed: int) -> Probe:
+        """The same test where the behaviour has no reason to appear.
+
+        Either the probe's tokens with other targets (read in the same pass) or other tokens.
+        """
 
     @abstractmethod
-    def baseline(
-        self,
-        captured: Captured,
-        probe: Probe,
-        run: RunModel,
-        tokenizer: PreTrainedTokenizerBase,
-        *,
-        seed: int,
-    ) -> Tensor:
-        """The same score where the behaviour has no reason to appear, shaped as `score`'s.
+    def score_layer(self, pattern: Tensor, probe: Probe) -> Tensor:
+        """One layer's pattern [batch, head, q_pos, k_pos] -> each prompt's score per head, [batch, head].
 
-        A detector either re-scores `captured` against shuffled targets, or
-        builds a control probe and scores what `run` captures on it.
+        NaN where a head cannot be scored. A detector that overrides `scores`
+        may keep more per layer, as long as it is small.
         """
+
+    def scores(self, layers: Tensor, probe: Probe, predictions: Tensor | None) -> Tensor:
+        """What score_layer kept of every layer, [layer, batch, head], as the measurement's scores.
+
+        Per prompt, [prompt, layer, head], when the material is fixed (its
+        prompts are all the evidence has), else the mean over prompts, [layer, head].
+        """
+        by_prompt = layers.transpose(0, 1)  # [prompt, layer, head]
+        return by_prompt.nanmean(dim=0) if self.seeded_material else by_prompt
+
+    def baseline(self, control_scores: Tensor, probe: Probe) -> Tensor:
+        """The baseline: the control's scores, unless a detector compares with something other than heads."""
+        return control_scores
+
+    def probes(self, tokenizer: PreTrainedTokenizerBase, *, seed: int) -> tuple[Probe, Probe]:
+        probe = self.inputs(tokenizer, seed=seed)
+        return probe, self.control(probe, tokenizer, seed=seed)
+
+    def readings(self, probes: tuple[Probe, Probe], *, seed: int) -> tuple[Reading, Reading]:
+        """The readings of the probe and of its control: what a pass over their tokens must keep for this detector."""
+        return self._reading(probes[0], "score", seed), self._reading(probes[1], "control", seed)
+
+    def _reading(self, probe: Probe, role: str, seed: int) -> Reading:
+        return Reading(
+            name=f"{self.name}:{role}:{seed}",
+            input_ids=probe.input_ids,
+            attention_mask=probe.attention_mask,
+            read=partial(self.score_layer, probe=probe),
+            predict_at=probe.queries if self.needs_predictions else None,
+        )
 
     def measure(self, lens: "ModelLens", *, seed: int, score_at_chance: bool = False) -> Measurement:
         clock = time.perf_counter()
-
-        def run(probe: Probe) -> Captured:
-            return lens.capture(probe.input_ids, probe.attention_mask, with_predictions=self.needs_predictions)
-
-        probe = self.inputs(lens.tokenizer, seed=seed)
+        probe, control = self.probes(lens.tokenizer, seed=seed)
+        readings = self.readings((probe, control), seed=seed)
         built = time.perf_counter()
-        captured = run(probe)
+        lens.plan(list(readings))
+        seen, unseen = (lens.read(reading) for reading in readings)
         forward = time.perf_counter()
-        scores = self.score(captured, probe)
-        scored = time.perf_counter()
-        baselines = self.baseline(captured, probe, run, lens.tokenizer, seed=seed)
-        done = time.perf_counter()
-        timings = {"inputs": built - clock, "forward": forward - built, "score": scored - forward}
-        return Measurement.of(scores, baselines, {**timings, "baseline": done - scored})
+        scores = self.scores(seen.layers, probe, seen.predictions)
+        baselines = self.baseline(self.scores(unseen.layers, control, unseen.predictions), probe)
+        timings = {"inputs": built - clock, "forward": forward - built, "score": time.perf_counter() - forward}
+        return Measurement.of(scores, baselines, timings)

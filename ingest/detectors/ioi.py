@@ -32,8 +32,18 @@ N_PROMPTS = 48
 
 @dataclass(frozen=True)
 class IOIProbes:
-    clean: TaskProbe  # candidates: [IO, S]; extra: io_at, s1_at, s2_at, other_names [batch, 2]
+    clean: "IOIProbe"  # candidates: [IO, S]
     corrupted: TaskProbe  # the same templates with three unrelated names
+
+
+@dataclass(frozen=True)
+class IOIProbe(TaskProbe):
+    """IOI prompts, with two names absent from each and where its names stand: [batch] positions."""
+
+    other_names: Tensor  # [batch, 2]: token ids of two names that appear nowhere in the prompt
+    io_at: Tensor
+    s1_at: Tensor
+    s2_at: Tensor
 
 
 def prompt_plan(n_prompts: int, n_templates: int) -> list[tuple[int, bool]]:
@@ -68,36 +78,35 @@ def ioi_probes(tokenizer: PreTrainedTokenizerBase, *, seed: int) -> IOIProbes:
             clean_rows.append(template.format(A=a, B=b, S=s, **fill))
             corrupt_rows.append(template.format(A=x, B=y, S=z, **fill))
             roles.append((io, s, other_a, other_b))
-    return IOIProbes(
-        clean=_probe(tokenizer, clean_rows, roles, locate=True),
-        corrupted=_probe(tokenizer, corrupt_rows, roles, locate=False),
-    )
+    clean = _probe(tokenizer, clean_rows, roles)
+    corrupted = _probe(tokenizer, corrupt_rows, roles)
+    return IOIProbes(clean=IOIProbe(**vars(clean), **_names(clean, roles, tokenizer)), corrupted=corrupted)
 
 
-def _probe(
-    tokenizer: PreTrainedTokenizerBase, texts: list[str], roles: list[tuple[str, ...]], *, locate: bool
-) -> TaskProbe:
+def _probe(tokenizer: PreTrainedTokenizerBase, texts: list[str], roles: list[tuple[str, ...]]) -> TaskProbe:
+    """The prompts, answered at their last token, with [IO, S] as candidates."""
     prefix = bos_prefix(tokenizer)
     rows = [prefix + tokenizer.encode(text, add_special_tokens=False) for text in texts]
     input_ids, mask = pad_right(rows, pad_id(tokenizer))
-    answer_at = mask.sum(1) - 1  # [batch]: the last real token predicts the IO
-    ids = [[token_id(tokenizer, " " + name) for name in row] for row in roles]  # io, s, other_a, other_b
-    extra = {"other_names": torch.tensor([row[2:] for row in ids])}  # [batch, 2]: names absent from the prompt
-    if locate:
-        extra |= _name_positions(input_ids, torch.tensor([row[:2] for row in ids]))
-    candidates = torch.tensor([row[:2] for row in ids])  # [batch, 2]: IO, S
-    return TaskProbe(input_ids=input_ids, attention_mask=mask, answer_at=answer_at, candidates=candidates, extra=extra)
+    candidates = torch.tensor([[token_id(tokenizer, " " + name) for name in row[:2]] for row in roles])
+    return TaskProbe(input_ids, mask, answer_at=mask.sum(1) - 1, candidates=candidates)
 
 
-def _name_positions(input_ids: Tensor, io_s: Tensor) -> dict[str, Tensor]:
-    """Where the IO, the first S and the second S stand in each row: [batch] each."""
+def _names(probe: TaskProbe, roles: list[tuple[str, ...]], tokenizer: PreTrainedTokenizerBase) -> dict[str, Tensor]:
+    """The absent names' ids and where the IO, the first S and the second S stand in each row: [batch] each."""
     io_at, s1_at, s2_at = [], [], []
-    for row, (io, s) in zip(input_ids.tolist(), io_s.tolist(), strict=True):
+    for row, (io, s) in zip(probe.input_ids.tolist(), probe.candidates.tolist(), strict=True):
         s_positions = [i for i, token in enumerate(row) if token == s]
         io_at.append(row.index(io))
         s1_at.append(s_positions[0])
         s2_at.append(s_positions[1])
-    return {"io_at": torch.tensor(io_at), "s1_at": torch.tensor(s1_at), "s2_at": torch.tensor(s2_at)}
+    others = torch.tensor([[token_id(tokenizer, " " + name) for name in row[2:]] for row in roles])
+    return {
+        "other_names": others,
+        "io_at": torch.tensor(io_at),
+        "s1_at": torch.tensor(s1_at),
+        "s2_at": torch.tensor(s2_at),
+    }
 
 
 def logit_difference(logits: Tensor, probe: TaskProbe) -> Tensor:

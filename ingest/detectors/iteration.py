@@ -22,7 +22,7 @@ import torch
 
 from ingest.detectors.base import Detector
 from ingest.detectors.probes import bos_prefix, pad_id, pad_right
-from ingest.detectors.tasks import MarkedAttentionDetector, TaskProbe
+from ingest.detectors.tasks import MarkedAttentionDetector, MarkedProbe, TaskProbe
 from ingest.hookspecs import hookimpl
 from ingest.lens import ModelLens
 from ingest.toy_models import MAX_BITS, MIN_BITS
@@ -48,7 +48,7 @@ def digit_tokens(tokenizer) -> tuple[list[int], list[int]]:  # type: ignore[no-u
     return zero[:-1], [zero[-1], one[-1]]
 
 
-def parity_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
+def parity_prompts(tokenizer, *, seed: int) -> MarkedProbe:  # type: ignore[no-untyped-def]
     """Parity chains of thought cut before a random step t, up to the token before y_t; the answer is y_t."""
     generator = random.Random(seed)
     lead, digits = digit_tokens(tokenizer)
@@ -64,8 +64,10 @@ def parity_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-unt
         needed.append(len(prefix) + ends[step])
         other.append(len(prefix) + ends[generator.choice([i for i in range(len(bits)) if i != step])])
     input_ids, mask = pad_right(rows, pad_id(tokenizer))
-    extra = {"needed_at": torch.tensor(needed), "other_at": torch.tensor(other)}
-    return TaskProbe(input_ids, mask, mask.sum(1) - 1, torch.tensor(candidates), extra)
+    targets, controls = torch.tensor(needed), torch.tensor(other)
+    return MarkedProbe(
+        input_ids, mask, mask.sum(1) - 1, torch.tensor(candidates), target_at=targets, control_at=controls
+    )
 
 
 class IterationDetector(MarkedAttentionDetector):
@@ -74,7 +76,6 @@ class IterationDetector(MarkedAttentionDetector):
     version = "1"
     head_type = "iteration-head"
     method = "simplified-model-training"
-    target, control = "needed_at", "other_at"
     threshold_source = (
         "headatlas convention: Cabannes et al. show the iteration head's attention on x_t without a cut-off; "
         "10 points more attention to the bit the step needs than to another input bit, as for letter movers"

@@ -18,7 +18,7 @@ import torch
 from ingest.detectors.base import Detector
 from ingest.detectors.probes import bos_prefix, pad_id, pad_right
 from ingest.detectors.task_texts import task_texts
-from ingest.detectors.tasks import MarkedAttentionDetector, TaskProbe, token_id
+from ingest.detectors.tasks import MarkedAttentionDetector, MarkedProbe, TaskProbe, token_id
 from ingest.hookspecs import hookimpl
 
 N_CANDIDATES = 6
@@ -26,7 +26,7 @@ N_CANDIDATES = 6
 QUESTIONS = ((1, 1, 0), (2, 2, 0))
 
 
-def acronym_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
+def acronym_prompts(tokenizer, *, seed: int) -> MarkedProbe:  # type: ignore[no-untyped-def]
     words = task_texts().acronyms["words"]
     generator = random.Random(seed)
     letters = sorted({token_id(tokenizer, " " + chr(c)) for c in range(ord("A"), ord("Z") + 1)})
@@ -47,8 +47,10 @@ def acronym_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-un
             spelled.append(word_at[target])
             other.append(word_at[control])
     input_ids, mask = pad_right(rows, pad_id(tokenizer))
-    extra = {"spelled_at": torch.tensor(spelled), "other_at": torch.tensor(other)}
-    return TaskProbe(input_ids, mask, mask.sum(1) - 1, torch.tensor(candidates), extra)
+    targets, controls = torch.tensor(spelled), torch.tensor(other)
+    return MarkedProbe(
+        input_ids, mask, mask.sum(1) - 1, torch.tensor(candidates), target_at=targets, control_at=controls
+    )
 
 
 class LetterMoverDetector(MarkedAttentionDetector):
@@ -57,7 +59,6 @@ class LetterMoverDetector(MarkedAttentionDetector):
     version = "1"
     head_type = "letter-mover-head"
     method = "scoring"
-    target, control = "spelled_at", "other_at"
     threshold_source = (
         "headatlas convention: García-Carrasco et al. identify letter movers by patching and attention, without a "
         "cut-off; 10 points more attention to the word being spelled than to another word of the name"

@@ -19,14 +19,14 @@ import torch
 from ingest.detectors.base import Detector
 from ingest.detectors.facts import N_CANDIDATES, capital_candidates, capital_token_ids, capitals
 from ingest.detectors.probes import bos_prefix, pad_id, pad_right
-from ingest.detectors.tasks import MarkedAttentionDetector, TaskProbe, token_id
+from ingest.detectors.tasks import MarkedAttentionDetector, MarkedProbe, TaskProbe, token_id
 from ingest.hookspecs import hookimpl
 
 PROMPT = "The capital of {X} is the city of"
 RELATION_WORD = " capital"
 
 
-def subject_apart_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
+def subject_apart_prompts(tokenizer, *, seed: int) -> MarkedProbe:  # type: ignore[no-untyped-def]
     """PROMPT for each country, the right capital among N_CANDIDATES, and where subject and relation sit."""
     pairs = capitals()
     generator = random.Random(seed)
@@ -42,8 +42,10 @@ def subject_apart_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore
         rows.append(ids)
         candidates.append(capital_candidates([token_id(tokenizer, " " + capital)], pool, generator))
     input_ids, mask = pad_right(rows, pad_id(tokenizer))
-    extra = {"subject_at": torch.tensor(subject_at), "relation_at": torch.tensor(relation_at)}
-    return TaskProbe(input_ids, mask, mask.sum(1) - 1, torch.tensor(candidates), extra)
+    targets, controls = torch.tensor(subject_at), torch.tensor(relation_at)
+    return MarkedProbe(
+        input_ids, mask, mask.sum(1) - 1, torch.tensor(candidates), target_at=targets, control_at=controls
+    )
 
 
 class MoverHeadDetector(MarkedAttentionDetector):
@@ -52,7 +54,6 @@ class MoverHeadDetector(MarkedAttentionDetector):
     head_type = "mover-head"
     method = "scoring"
     ablation_effect = "lowers"  # they bring the subject to the position that names the answer
-    target, control = "subject_at", "relation_at"
     threshold_source = (
         "headatlas convention: Yao et al. name mover heads from their attention in the knowledge circuit, without a "
         "cut-off; 10 points more attention to the subject than to the relation word"

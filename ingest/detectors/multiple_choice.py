@@ -15,6 +15,7 @@ correct_letter for the deciding heads, the others for the circuit around them.
 
 import dataclasses
 import random
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -24,7 +25,7 @@ from ingest.capture import Captured
 from ingest.detectors.base import Detector, Measurement
 from ingest.detectors.probes import chat_frame, pad_id, pad_right
 from ingest.detectors.task_texts import task_texts
-from ingest.detectors.tasks import TaskDetector, TaskProbe, attention_from_answer, token_id
+from ingest.detectors.tasks import TaskDetector, TaskProbe, attention_from_answer, marked, token_id
 from ingest.hookspecs import hookimpl
 from ingest.lens import ModelLens
 
@@ -34,7 +35,7 @@ N_QUESTIONS = 48
 ANSWER_PREFIX = "Answer:"
 
 
-def mcq_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
+def mcq_prompts(tokenizer, *, seed: int) -> "ChoiceProbe":  # type: ignore[no-untyped-def]
     """Questions with options tokenized piece by piece, so that each label's position is known.
 
     With a chat template the question and its options are the user's message
@@ -71,27 +72,29 @@ def mcq_prompts(tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untype
         candidates.append([letter_ids[correct], *(letter_ids[i] for i in range(4) if i != correct)])
         labels.append([label_at[correct], *(label_at[i] for i in range(4) if i != correct)])
     input_ids, mask = pad_right(rows, pad_id(tokenizer))
-    extra = {
-        "labels_at": torch.tensor(labels),  # [batch, 4]: the correct label's position first
-        "letters_at": torch.tensor(letters_at),  # [batch, 4]: the labels' positions in A-D order
-        "content_at": torch.tensor(content),  # [batch, 2]: the first token of the right and of one wrong option
-    }
-    return TaskProbe(input_ids, mask, mask.sum(1) - 1, torch.tensor(candidates), extra)
+    answer_at, letters = mask.sum(1) - 1, torch.tensor(candidates)
+    return ChoiceProbe(
+        input_ids, mask, answer_at, letters, torch.tensor(labels), torch.tensor(letters_at), torch.tensor(content)
+    )
 
 
-def marked(probe: TaskProbe, key: str, columns: list[int]) -> Tensor:
-    """[batch, pos] bool marking the positions in `columns` of probe.extra[key]."""
-    keys = torch.zeros(probe.input_ids.shape, dtype=torch.bool)
-    rows = torch.arange(len(keys))
-    for column in columns:
-        keys[rows, probe.extra[key][:, column]] = True
-    return keys
+@dataclass(frozen=True)
+class ChoiceProbe(TaskProbe):
+    """Four-option questions, with where each option's label and text stand."""
+
+    labels_at: Tensor  # [batch, 4]: the labels' positions, the correct label's first
+    letters_at: Tensor  # [batch, 4]: the labels' positions in A-D order
+    content_at: Tensor  # [batch, 2]: the first token of the right option's text and of one wrong option's
 
 
-def label_shares(captured: Captured, probe: TaskProbe, key: str) -> Tensor:
-    """Each label's share of the attention on all four labels, from the answer position: [label, layer, head]."""
-    on_labels = attention_from_answer(captured, probe, marked(probe, key, [0, 1, 2, 3])).clamp(min=1e-6)
-    return torch.stack([attention_from_answer(captured, probe, marked(probe, key, [i])) for i in range(4)]) / on_labels
+def label_shares(captured: Captured, probe: TaskProbe, labels_at: Tensor) -> Tensor:
+    """Each of four labels' share of the attention on all of them, from the answer position: [label, layer, head].
+
+    `labels_at` [batch, 4] says where the labels stand in each row.
+    """
+    on_labels = attention_from_answer(captured, probe, marked(probe, labels_at)).clamp(min=1e-6)
+    each = [attention_from_answer(captured, probe, marked(probe, labels_at[:, [i]])) for i in range(4)]
+    return torch.stack(each) / on_labels
 
 
 class MultipleChoiceDetector(TaskDetector):
@@ -99,7 +102,7 @@ class MultipleChoiceDetector(TaskDetector):
 
     method = "scoring"
 
-    def task_inputs(self, tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
+    def task_inputs(self, tokenizer, *, seed: int) -> ChoiceProbe:  # type: ignore[no-untyped-def]
         return mcq_prompts(tokenizer, seed=seed)
 
     def parameters(self) -> dict[str, object]:
@@ -125,7 +128,8 @@ class CorrectLetterDetector(MultipleChoiceDetector):
     baseline_description = "the same share on one wrong label"
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
-        shares = label_shares(captured, probe, "labels_at")  # correct label first
+        assert isinstance(probe, ChoiceProbe)
+        shares = label_shares(captured, probe, probe.labels_at)  # correct label first
         return shares[0], shares[1]
 
 
@@ -141,8 +145,9 @@ class SingleLetterDetector(MultipleChoiceDetector):
     baseline_description = "the same share on the letter that is right, which a single-letter head ignores"
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
-        by_letter = label_shares(captured, probe, "letters_at")  # [letter, layer, head]
-        return by_letter.max(dim=0).values, label_shares(captured, probe, "labels_at")[0]
+        assert isinstance(probe, ChoiceProbe)
+        by_letter = label_shares(captured, probe, probe.letters_at)  # [letter, layer, head]
+        return by_letter.max(dim=0).values, label_shares(captured, probe, probe.labels_at)[0]
 
 
 class ConstantDetector(MultipleChoiceDetector):
@@ -157,10 +162,10 @@ class ConstantDetector(MultipleChoiceDetector):
     baseline_description = "the evenness of the same head's attention over four other tokens: the options' full stops"
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
-        on_labels = attention_from_answer(captured, probe, marked(probe, "letters_at", [0, 1, 2, 3]))
-        score = _evenness(label_shares(captured, probe, "letters_at")).masked_fill(on_labels < 0.05, 0.0)
-        stops = dataclasses.replace(probe, extra={**probe.extra, "stops_at": probe.extra["letters_at"] + 1})
-        return score, _evenness(label_shares(captured, stops, "stops_at"))
+        assert isinstance(probe, ChoiceProbe)
+        on_labels = attention_from_answer(captured, probe, marked(probe, probe.letters_at))
+        score = _evenness(label_shares(captured, probe, probe.letters_at)).masked_fill(on_labels < 0.05, 0.0)
+        return score, _evenness(label_shares(captured, probe, probe.letters_at + 1))  # the full stops after labels
 
 
 def _evenness(shares: Tensor) -> Tensor:
@@ -181,8 +186,9 @@ class ContentGathererDetector(MultipleChoiceDetector):
     baseline_description = "the same head's attention to the text of a wrong option"
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
-        right = attention_from_answer(captured, probe, marked(probe, "content_at", [0]))
-        wrong = attention_from_answer(captured, probe, marked(probe, "content_at", [1]))
+        assert isinstance(probe, ChoiceProbe)
+        right = attention_from_answer(captured, probe, marked(probe, probe.content_at[:, [0]]))
+        wrong = attention_from_answer(captured, probe, marked(probe, probe.content_at[:, [1]]))
         return right, wrong
 
 

@@ -37,7 +37,7 @@ from ingest.capture import Captured
 from ingest.circuits import SIDES, Side, copy_scores
 from ingest.detectors.base import Detector, Measurement
 from ingest.detectors.copy_suppression import copy_suppression_heads
-from ingest.detectors.ioi import ioi_probes, logit_difference
+from ingest.detectors.ioi import IOIProbe, ioi_probes, logit_difference
 from ingest.detectors.task_texts import task_texts
 from ingest.detectors.tasks import TaskDetector, TaskProbe, fraction_of, single_token_words, token_id
 from ingest.hookspecs import hookimpl
@@ -89,9 +89,10 @@ class IOIDetector(TaskDetector):
 
 def name_direct_effects(lens: ModelLens, captured: Captured, probe: TaskProbe) -> tuple[Tensor, Tensor]:
     """Direct effects, through the IO token, on logit(IO) - logit(S) and on two absent names': [layer, batch, head]."""
-    from_io = values_read_from(captured, probe.answer_at, probe.extra["io_at"])  # [layer, batch, head, d_head]
+    assert isinstance(probe, IOIProbe)
+    from_io = values_read_from(captured, probe.answer_at, probe.io_at)  # [layer, batch, head, d_head]
     answer = direct_effects(lens, captured, probe.answer_at, token_directions(lens, *probe.candidates.T), from_io)
-    other = probe.extra["other_names"]  # [batch, 2]
+    other = probe.other_names  # [batch, 2]
     control = direct_effects(lens, captured, probe.answer_at, token_directions(lens, *other.T), from_io)
     return answer, control
 

@@ -11,6 +11,7 @@ question.
 """
 
 import dataclasses
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -19,15 +20,15 @@ from ingest.capture import Captured
 from ingest.detectors.base import Detector, Measurement
 from ingest.detectors.probes import chat_frame, pad_id, pad_right
 from ingest.detectors.task_texts import task_texts
-from ingest.detectors.tasks import TaskDetector, TaskProbe, attention_from_answer, token_id
+from ingest.detectors.tasks import TaskDetector, TaskProbe, attention_from_answer, marked, token_id
 from ingest.hookspecs import hookimpl
 from ingest.lens import ModelLens
 
 EPSILON = 1e-4  # keeps the log ratio finite where a head ignores a word
 
 
-def yes_no_prompts(tokenizer) -> TaskProbe:  # type: ignore[no-untyped-def]
-    """Questions whose instruction names the options; extra marks the words "Yes", "No", "Answer" and "with".
+def yes_no_prompts(tokenizer) -> "YesNoProbe":  # type: ignore[no-untyped-def]
+    """Questions whose instruction names the options, and where the words "Yes", "No", "Answer" and "with" stand.
 
     The template's text after {QUESTION} is the answer prefix (" Answer:"). With
     a chat template the instruction and question are the user's message and the
@@ -37,7 +38,7 @@ def yes_no_prompts(tokenizer) -> TaskProbe:  # type: ignore[no-untyped-def]
     before, after = texts.template.split("{QUESTION}")
     frame = chat_frame(tokenizer)
     instruction = tokenizer.encode(before, add_special_tokens=False)
-    marks = {word: len(frame.before) + _first(instruction, tokenizer, word) for word in ("Yes", "No", "Answer", "with")}
+    marks = [len(frame.before) + _first(instruction, tokenizer, word) for word in ("Yes", "No", "Answer", "with")]
     head = frame.before + instruction
     answer = frame.after + tokenizer.encode(after.lstrip(), add_special_tokens=False)
     yes, no = token_id(tokenizer, " Yes"), token_id(tokenizer, " No")
@@ -49,8 +50,18 @@ def yes_no_prompts(tokenizer) -> TaskProbe:  # type: ignore[no-untyped-def]
             rows.append(head + tokenizer.encode(question + after, add_special_tokens=False))
         candidates.append([yes, no] if truth == "Yes" else [no, yes])
     input_ids, mask = pad_right(rows, pad_id(tokenizer))
-    extra = {word: torch.full((len(rows),), at) for word, at in marks.items()}  # [batch] positions
-    return TaskProbe(input_ids, mask, mask.sum(1) - 1, torch.tensor(candidates), extra)
+    words_at = torch.tensor(marks).expand(len(rows), -1)  # [batch, 4]: the same instruction in every row
+    return YesNoProbe(input_ids, mask, mask.sum(1) - 1, torch.tensor(candidates), *words_at.T)
+
+
+@dataclass(frozen=True)
+class YesNoProbe(TaskProbe):
+    """Yes/no questions, with where the instruction's words stand: [batch] positions each."""
+
+    yes_at: Tensor
+    no_at: Tensor
+    answer_word_at: Tensor  # the instruction's word "Answer", not the answer position
+    with_at: Tensor
 
 
 def _first(ids: list[int], tokenizer, word: str) -> int:  # type: ignore[no-untyped-def]
@@ -62,13 +73,11 @@ def _first(ids: list[int], tokenizer, word: str) -> int:  # type: ignore[no-unty
     raise ValueError(f"The yes/no instruction does not hold {word!r} as a token of its own")
 
 
-def negative_attention_score(captured: Captured, probe: TaskProbe, positive: str, negative: str) -> Tensor:
-    """(a_pos + a_neg) * log(a_neg / a_pos) per head, attention taken from the answer position: [layer, head]."""
+def negative_attention_score(captured: Captured, probe: TaskProbe, positive: Tensor, negative: Tensor) -> Tensor:
+    """(a_pos + a_neg) * log(a_neg / a_pos) per head, attention from the answer to two words at [batch] positions."""
 
-    def attention_to(word: str) -> Tensor:
-        keys = torch.zeros(probe.input_ids.shape, dtype=torch.bool)
-        keys[torch.arange(len(keys)), probe.extra[word]] = True
-        return attention_from_answer(captured, probe, keys) + EPSILON
+    def attention_to(at: Tensor) -> Tensor:
+        return attention_from_answer(captured, probe, marked(probe, at[:, None])) + EPSILON
 
     a_pos, a_neg = attention_to(positive), attention_to(negative)
     return (a_pos + a_neg) * (a_neg / a_pos).log()
@@ -90,8 +99,9 @@ class NegativeHeadDetector(TaskDetector):
         return yes_no_prompts(tokenizer)
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
-        scores = negative_attention_score(captured, probe, "Yes", "No")
-        return scores, negative_attention_score(captured, probe, "Answer", "with").abs()
+        assert isinstance(probe, YesNoProbe)
+        scores = negative_attention_score(captured, probe, probe.yes_at, probe.no_at)
+        return scores, negative_attention_score(captured, probe, probe.answer_word_at, probe.with_at).abs()
 
     def parameters(self) -> dict[str, object]:
         return {"questions": len(task_texts().yes_no.questions), "template": task_texts().yes_no.template}

@@ -9,18 +9,25 @@ measures attention mass to offset 1 rather than argmax.
 """
 
 import dataclasses
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from ingest.capture import Captured
 from ingest.detectors.attention_sink import sentence_probe
-from ingest.detectors.base import Detector, PatternDetector, Probe, RunModel
-from ingest.detectors.scoring import argmax_hits_by_prompt, random_earlier_targets
+from ingest.detectors.base import Detector, PatternDetector, Probe
+from ingest.detectors.scoring import argmax_hits, random_earlier_targets
 from ingest.hookspecs import hookimpl
 
 # The farthest offset tried.
 MAX_OFFSET = 4
+
+
+@dataclass(frozen=True)
+class OffsetProbe(Probe):
+    """Sentences scored at several candidate targets per query, of which each head is judged at its best."""
+
+    choices: Tensor  # [choice, batch, q_pos, k_pos] bool: one target key per query for each choice
 
 
 class PositionalDetector(PatternDetector):
@@ -36,30 +43,21 @@ class PositionalDetector(PatternDetector):
     baseline_description = "the best of as many random earlier positions as offsets tried"
     seeded_material = False  # the probe sentences are fixed; the seed moves only the control
 
-    def inputs(self, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
+    def inputs(self, tokenizer, *, seed: int) -> OffsetProbe:  # type: ignore[no-untyped-def]
         probe = sentence_probe(tokenizer)
         queries = probe.queries.clone()
         queries[:, : MAX_OFFSET + 1] = False  # every offset must land after the first token
-        return dataclasses.replace(probe, queries=queries, extra={"offset_targets": self._offsets(queries)})
+        return OffsetProbe(probe.input_ids, probe.attention_mask, queries, probe.targets, self._offsets(queries))
 
-    def score(self, captured: Captured, probe: Probe) -> Tensor:
-        hits = [
-            argmax_hits_by_prompt(captured.patterns, targets, probe.queries)
-            for targets in probe.extra["offset_targets"]
-        ]
-        return best_of(torch.stack(hits))  # [prompt, layer, head], at each head's best offset
-
-    def baseline(self, captured: Captured, probe: Probe, run: RunModel, tokenizer, *, seed: int) -> Tensor:  # type: ignore[no-untyped-def]
+    def control(self, probe: Probe, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
         none = torch.zeros_like(probe.targets)
-        hits = [
-            argmax_hits_by_prompt(
-                captured.patterns,
-                random_earlier_targets(probe.queries, none, seed=seed + i),
-                probe.queries,
-            )
-            for i in range(MAX_OFFSET)
-        ]
-        return best_of(torch.stack(hits))  # the best of as many random positions as offsets tried
+        randoms = [random_earlier_targets(probe.queries, none, seed=seed + i) for i in range(MAX_OFFSET)]
+        return dataclasses.replace(probe, choices=torch.stack(randoms))  # as many random positions as offsets
+
+    def score_layer(self, pattern: Tensor, probe: Probe) -> Tensor:
+        assert isinstance(probe, OffsetProbe)
+        hits = torch.stack([argmax_hits(pattern, targets, probe.queries) for targets in probe.choices])
+        return best_of(hits)  # [prompt, head], at each head's best choice
 
     def parameters(self) -> dict[str, object]:
         return {"probe": "data/sentences.yaml", "offsets": list(range(1, MAX_OFFSET + 1))}
@@ -76,8 +74,8 @@ class PositionalDetector(PatternDetector):
 
 
 def best_of(hits: Tensor) -> Tensor:
-    """[choice, prompt, layer, head] -> [prompt, layer, head] at each head's choice with the highest mean rate."""
-    best = hits.nanmean(dim=1).argmax(dim=0)  # [layer, head]
+    """[choice, prompt, ...] -> [prompt, ...] at each head's choice with the highest mean rate over prompts."""
+    best = hits.nanmean(dim=1).argmax(dim=0)  # [...]
     return hits.gather(0, best.expand(1, *hits.shape[1:])).squeeze(0)
 
 

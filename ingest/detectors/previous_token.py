@@ -7,15 +7,16 @@ heads that build "what came before me" features, the first half of an
 induction circuit; use `positional` for other fixed offsets.
 """
 
+import dataclasses
+
 from torch import Tensor
 
-from ingest.capture import Captured
-from ingest.detectors.base import Detector, PatternDetector, Probe, RunModel
+from ingest.detectors.base import Detector, PatternDetector, Probe
 from ingest.detectors.probes import repeated_random_probe
 from ingest.detectors.scoring import (
     HEADATLAS_ATTENTION_SOURCE,
     HEADATLAS_ATTENTION_THRESHOLD,
-    mean_attention_to,
+    attention_on_targets,
     random_earlier_targets,
 )
 from ingest.hookspecs import hookimpl
@@ -36,12 +37,11 @@ class PreviousTokenDetector(PatternDetector):
     def inputs(self, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
         return repeated_random_probe(tokenizer, seed=seed, batch=BATCH, n_tokens=N_TOKENS, lag=1)
 
-    def score(self, captured: Captured, probe: Probe) -> Tensor:
-        return mean_attention_to(captured.patterns, probe.targets, probe.queries)
+    def control(self, probe: Probe, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
+        return dataclasses.replace(probe, targets=random_earlier_targets(probe.queries, probe.targets, seed=seed))
 
-    def baseline(self, captured: Captured, probe: Probe, run: RunModel, tokenizer, *, seed: int) -> Tensor:  # type: ignore[no-untyped-def]
-        control = random_earlier_targets(probe.queries, probe.targets, seed=seed)
-        return mean_attention_to(captured.patterns, control, probe.queries)
+    def score_layer(self, pattern: Tensor, probe: Probe) -> Tensor:
+        return attention_on_targets(pattern, probe.targets, probe.queries)
 
     def parameters(self) -> dict[str, object]:
         return {"batch": BATCH, "n_tokens": N_TOKENS, "probe": "repeated random tokens"}

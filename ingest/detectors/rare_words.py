@@ -15,9 +15,8 @@ import torch
 from torch import Tensor
 from wordfreq import zipf_frequency
 
-from ingest.capture import Captured
-from ingest.detectors.base import Detector, PatternDetector, Probe, RunModel
-from ingest.detectors.scoring import argmax_hit_rate, random_earlier_targets
+from ingest.detectors.base import Detector, PatternDetector, Probe
+from ingest.detectors.scoring import argmax_hits, random_earlier_targets
 from ingest.detectors.texts import sentence_batch, sentences, words_of
 from ingest.hookspecs import hookimpl
 
@@ -55,12 +54,11 @@ class RareWordsDetector(PatternDetector):
                 targets[b, q, rare_tokens] = True
         return dataclasses.replace(probe, queries=queries, targets=targets)
 
-    def score(self, captured: Captured, probe: Probe) -> Tensor:
-        return argmax_hit_rate(captured.patterns, probe.targets, probe.queries)
+    def control(self, probe: Probe, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
+        return dataclasses.replace(probe, targets=random_earlier_targets(probe.queries, probe.targets, seed=seed))
 
-    def baseline(self, captured: Captured, probe: Probe, run: RunModel, tokenizer, *, seed: int) -> Tensor:  # type: ignore[no-untyped-def]
-        control = random_earlier_targets(probe.queries, probe.targets, seed=seed)
-        return argmax_hit_rate(captured.patterns, control, probe.queries)
+    def score_layer(self, pattern: Tensor, probe: Probe) -> Tensor:
+        return argmax_hits(pattern, probe.targets, probe.queries)
 
     def parameters(self) -> dict[str, object]:
         return {

@@ -11,10 +11,9 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from ingest.capture import Captured
-from ingest.detectors.base import PatternDetector, Probe, RunModel
+from ingest.detectors.base import PatternDetector, Probe
 from ingest.detectors.probes import repeated_random_probe
-from ingest.detectors.scoring import mean_attention_to
+from ingest.detectors.scoring import attention_on_targets
 
 # Probe size: rows of random tokens and the length of each copy.
 BATCH, N_TOKENS = 8, 64
@@ -28,12 +27,11 @@ class RepetitionDetector(PatternDetector):
     def inputs(self, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
         return self._probe(tokenizer, seed=seed, repeat=True)
 
-    def score(self, captured: Captured, probe: Probe) -> Tensor:
-        return mean_attention_to(captured.patterns, probe.targets, probe.queries)
+    def control(self, probe: Probe, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
+        return self._probe(tokenizer, seed=seed, repeat=False)
 
-    def baseline(self, captured: Captured, probe: Probe, run: RunModel, tokenizer, *, seed: int) -> Tensor:  # type: ignore[no-untyped-def]
-        control = self._probe(tokenizer, seed=seed, repeat=False)
-        return self.score(run(control), control)
+    def score_layer(self, pattern: Tensor, probe: Probe) -> Tensor:
+        return attention_on_targets(pattern, probe.targets, probe.queries)
 
     @abstractmethod
     def _probe(self, tokenizer, *, seed: int, repeat: bool) -> Probe:  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from ingest.detectors.base import Detector, Measurement
-from ingest.detectors.ioi import ioi_probes
+from ingest.detectors.ioi import IOIProbe, ioi_probes
 from ingest.detectors.name_movers import IOIDetector, NameMoverDetector
 from ingest.detectors.tasks import TaskProbe, fraction_of
 from ingest.hookspecs import hookimpl
@@ -111,7 +111,7 @@ class SInhibitionScores:
     params: dict[str, object]
 
 
-def path_patching_scores(lens: ModelLens, probe: TaskProbe, receivers: list[Head], *, seed: int) -> SInhibitionScores:
+def path_patching_scores(lens: ModelLens, probe: IOIProbe, receivers: list[Head], *, seed: int) -> SInhibitionScores:
     """Path-patch the senders the first-order estimate ranks highest, and a random few more, into the receivers.
 
     The score is the share of the mean logit(IO) - logit(S) that patching a
@@ -132,7 +132,7 @@ def path_patching_scores(lens: ModelLens, probe: TaskProbe, receivers: list[Head
         corrupted_ids=corrupted.input_ids,
         attention_mask=probe.attention_mask,
         end=probe.answer_at,
-        read=torch.cat([probe.candidates, probe.extra["other_names"]], dim=1),  # [batch, 4]: IO, S, two absent names
+        read=torch.cat([probe.candidates, probe.other_names], dim=1),  # [batch, 4]: IO, S, two absent names
     )
     patching = PathPatching(lens, prompts, receivers)
     estimates = patching.first_order(senders).mean(dim=1)  # [sender]: the change in logit(IO) - logit(S)

@@ -1,4 +1,4 @@
-"""Scores shared by the attention-pattern detectors, all of shape [layer, head]."""
+"""Scores shared by the attention-pattern detectors, prompt by prompt: [..., batch, head], one layer or several."""
 
 import torch
 from torch import Tensor
@@ -15,76 +15,58 @@ HEADATLAS_ATTENTION_SOURCE = (
 )
 
 
-def mean_attention_to(patterns: Tensor, targets: Tensor, queries: Tensor) -> Tensor:
-    """Attention each head pays to the target keys, averaged over the scored queries.
+def attention_on_targets(patterns: Tensor, targets: Tensor, queries: Tensor) -> Tensor:
+    """Each prompt's attention on its target keys, averaged over its scored queries: [..., batch, head]. Range 0 to 1.
 
-    This is TransformerLens's head-detector score: with attention rows summing
-    to one, sum(pattern × target) / sum(pattern) over each prompt's scored
-    queries, averaged over the prompts. Range 0 to 1.
+    TransformerLens's head-detector score, prompt by prompt: with attention
+    rows summing to one, sum(pattern × target) over each scored query. Its mean
+    over prompts is that score. A prompt with no scored query is NaN.
 
     Args:
-        patterns: [layer, batch, head, q_pos, k_pos].
+        patterns: [..., batch, head, q_pos, k_pos], one layer's or several.
         targets: [batch, q_pos, k_pos] bool.
         queries: [batch, q_pos] bool.
     """
-    return attention_to_by_prompt(patterns, targets, queries).nanmean(dim=0)
+    rows = [
+        torch.einsum("...hqk,qk->...hq", patterns[..., b, :, :, :], targets[b].to(patterns.dtype))
+        for b in range(targets.shape[0])
+    ]  # a row at a time: what the product holds at once is one row's pattern, not the batch's
+    return per_prompt_share(torch.stack(rows, dim=-3), queries)
 
 
-def attention_to_by_prompt(patterns: Tensor, targets: Tensor, queries: Tensor) -> Tensor:
-    """mean_attention_to's score split by prompt, [batch, layer, head]: its mean over prompts is that score."""
-    on_target = (patterns * targets[None, :, None].float()).sum(dim=-1)  # [layer, batch, head, q_pos]
-    return _per_prompt_share(on_target, queries)
-
-
-def argmax_hit_rate(patterns: Tensor, targets: Tensor, queries: Tensor, *, ignore_first: bool = True) -> Tensor:
-    """How often each head's most-attended key is a target, over each prompt's scored queries, averaged. Range 0 to 1.
+def argmax_hits(patterns: Tensor, targets: Tensor, queries: Tensor, *, ignore_first: bool = True) -> Tensor:
+    """Each prompt's share of scored queries whose most-attended key is a target: [..., batch, head]. Range 0 to 1.
 
     Args:
-        patterns: [layer, batch, head, q_pos, k_pos].
+        patterns: [..., batch, head, q_pos, k_pos].
         targets: [batch, q_pos, k_pos] bool.
         queries: [batch, q_pos] bool.
         ignore_first: leave key 0 out of the argmax, as the papers that use
             this score leave out the sink/BOS token.
     """
-    return argmax_hits_by_prompt(patterns, targets, queries, ignore_first=ignore_first).nanmean(dim=0)
+    best = patterns[..., 1:].argmax(dim=-1) + 1 if ignore_first else patterns.argmax(dim=-1)  # [..., batch, head, q]
+    hit = targets[:, None].expand(*best.shape, targets.shape[-1]).gather(-1, best.unsqueeze(-1)).squeeze(-1)
+    return per_prompt_share(hit.to(patterns.dtype), queries)
 
 
-def argmax_hits_by_prompt(patterns: Tensor, targets: Tensor, queries: Tensor, *, ignore_first: bool = True) -> Tensor:
-    """argmax_hit_rate's score split by prompt, [batch, layer, head]: its mean over prompts is that rate."""
-    candidates = patterns.clone()  # keep the captured patterns as they were
-    if ignore_first:
-        candidates[..., 0] = -1.0
-    best = candidates.argmax(dim=-1)  # [layer, batch, head, q_pos]
-    expanded = targets[None, :, None].expand(*best.shape, targets.shape[-1])  # [layer, batch, head, q_pos, k_pos]
-    hit = expanded.gather(-1, best.unsqueeze(-1)).squeeze(-1).float()  # [layer, batch, head, q_pos]
-    return _per_prompt_share(hit, queries)
-
-
-def _per_prompt_share(values: Tensor, queries: Tensor) -> Tensor:
-    """Each prompt's mean of `values` [layer, batch, head, q_pos] over its scored queries: [batch, layer, head].
-
-    A prompt with no scored query is NaN, and left out of the mean over prompts.
-    """
-    weights = queries[None, :, None].float()  # [1, batch, 1, q_pos]
-    counts = weights.sum(dim=3)  # [1, batch, 1]
-    per_prompt = values.mul(weights).sum(dim=3) / counts  # [layer, batch, head]
-    return per_prompt.where(counts > 0, torch.nan).permute(1, 0, 2)
+def per_prompt_share(values: Tensor, queries: Tensor) -> Tensor:
+    """Each prompt's mean of `values` [..., batch, head, q_pos] over its scored queries: [..., batch, head]."""
+    weights = queries[:, None].to(values.dtype)  # [batch, 1, q_pos]
+    counts = weights.sum(dim=-1)  # [batch, 1]
+    return (values * weights).sum(dim=-1).div(counts).where(counts > 0, torch.nan)
 
 
 def random_earlier_targets(queries: Tensor, targets: Tensor, *, seed: int) -> Tensor:
     """Move each query's target to one random earlier key that is not a target: a shuffled-target control.
 
-    Key 0 is never chosen, so the sink token does not inflate the control.
+    Each scored query q draws uniformly among keys 1..q that are not its
+    targets (key 0 is never chosen, so the sink token does not inflate the
+    control), all at once: the argmax of seeded uniform noise over the allowed keys.
     """
-    generator = torch.Generator().manual_seed(seed)
     batch, n_pos, _ = targets.shape
-    control = torch.zeros_like(targets)
-    for b in range(batch):
-        for q in range(n_pos):
-            if not queries[b, q]:
-                continue
-            options = [k for k in range(1, q + 1) if not targets[b, q, k]]
-            if options:
-                pick = options[int(torch.randint(len(options), (1,), generator=generator))]
-                control[b, q, pick] = True
-    return control
+    keys = torch.arange(n_pos)
+    allowed = (keys[None, :] >= 1) & (keys[None, :] <= keys[:, None])  # [q_pos, k_pos]: 1 <= k <= q
+    allowed = allowed[None] & ~targets & queries[:, :, None]  # [batch, q_pos, k_pos]
+    noise = torch.rand(targets.shape, generator=torch.Generator().manual_seed(seed))
+    pick = noise.masked_fill(~allowed, -1.0).argmax(dim=-1, keepdim=True)  # [batch, q_pos, 1]
+    return torch.zeros_like(targets).scatter(-1, pick, True) & allowed.any(dim=-1, keepdim=True)

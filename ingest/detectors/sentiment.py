@@ -16,6 +16,7 @@ heads that collect sentiment; summary_reader, heads that use it.
 """
 
 import random
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -32,7 +33,14 @@ from ingest.lens import ModelLens
 N_REVIEWS = 40
 
 
-def reviews(tokenizer, *, seed: int, neutral: bool) -> TaskProbe:  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class ReviewProbe(TaskProbe):
+    """Short reviews, with where each one's adjective stands."""
+
+    adjective_spans: Tensor  # [batch, 2]: the adjective's [start, end) positions; its full stop is at `end`
+
+
+def reviews(tokenizer, *, seed: int, neutral: bool) -> ReviewProbe:  # type: ignore[no-untyped-def]
     """Half positive, half negative; with `neutral`, the same reviews with a neutral adjective in the slot."""
     texts = task_texts().sentiment
     generator = random.Random(seed)
@@ -50,12 +58,13 @@ def reviews(tokenizer, *, seed: int, neutral: bool) -> TaskProbe:  # type: ignor
         rows.append(ids)
         candidates.append([good, bad] if positive else [bad, good])
     input_ids, mask = pad_right(rows, pad_id(tokenizer))
-    return TaskProbe(input_ids, mask, mask.sum(1) - 1, torch.tensor(candidates), {"adjective": torch.tensor(slots)})
+    return ReviewProbe(input_ids, mask, mask.sum(1) - 1, torch.tensor(candidates), torch.tensor(slots))
 
 
 def attention_to_adjective(captured: Captured, probe: TaskProbe) -> Tensor:
     """Mean attention from the token after the adjective onto the adjective's tokens: [layer, head]."""
-    spans = probe.extra["adjective"]  # [batch, 2]: [start, end)
+    assert isinstance(probe, ReviewProbe)
+    spans = probe.adjective_spans  # [batch, 2]: [start, end)
     keys = torch.zeros(probe.input_ids.shape, dtype=torch.bool)
     for row, (start, end) in enumerate(spans.tolist()):
         keys[row, start:end] = True
@@ -117,7 +126,8 @@ class SummaryReaderDetector(TaskDetector):
             return direct_effects(lens, captured, probe.answer_at, direction, parts).mean(dim=1) / margin
 
         first_word = torch.full_like(probe.answer_at, len(bos_prefix(lens.tokenizer)))
-        return read_from(probe.extra["adjective"][:, 1]), read_from(first_word).abs()
+        assert isinstance(probe, ReviewProbe)
+        return read_from(probe.adjective_spans[:, 1]), read_from(first_word).abs()
 
 
 @hookimpl

@@ -14,9 +14,8 @@ import random
 import torch
 from torch import Tensor
 
-from ingest.capture import Captured
-from ingest.detectors.base import Detector, PatternDetector, Probe, RunModel
-from ingest.detectors.scoring import mean_attention_to
+from ingest.detectors.base import Detector, PatternDetector, Probe
+from ingest.detectors.scoring import attention_on_targets
 from ingest.detectors.texts import sentence_batch, sentences, words_of
 from ingest.hookspecs import hookimpl
 
@@ -37,12 +36,11 @@ class SubwordMergeDetector(PatternDetector):
     def inputs(self, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
         return self._probe(tokenizer, seed=seed, within_word=True)
 
-    def score(self, captured: Captured, probe: Probe) -> Tensor:
-        return mean_attention_to(captured.patterns, probe.targets, probe.queries)
+    def control(self, probe: Probe, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
+        return self._probe(tokenizer, seed=seed, within_word=False)  # the same tokens, other queries and targets
 
-    def baseline(self, captured: Captured, probe: Probe, run: RunModel, tokenizer, *, seed: int) -> Tensor:  # type: ignore[no-untyped-def]
-        control = self._probe(tokenizer, seed=seed, within_word=False)
-        return mean_attention_to(captured.patterns, control.targets, control.queries)
+    def score_layer(self, pattern: Tensor, probe: Probe) -> Tensor:
+        return attention_on_targets(pattern, probe.targets, probe.queries)
 
     def parameters(self) -> dict[str, object]:
         return {"probe": "data/sentences.yaml, each followed by a short sentence ending in a rare word"}

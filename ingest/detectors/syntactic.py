@@ -12,16 +12,15 @@ adverb to its verb. Which one should you use? These find heads that track
 grammar rather than position; one detector per relation.
 """
 
-import dataclasses
 import random
 from collections import Counter
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from ingest.capture import Captured
-from ingest.detectors.base import Detector, PatternDetector, Probe, RunModel
-from ingest.detectors.scoring import argmax_hit_rate
+from ingest.detectors.base import Detector, PatternDetector, Probe
+from ingest.detectors.scoring import argmax_hits
 from ingest.detectors.texts import sentence_batch, syntax_words
 from ingest.hookspecs import hookimpl
 
@@ -69,6 +68,13 @@ def generate_sentence(
     return words, pairs
 
 
+@dataclass(frozen=True)
+class RelationProbe(Probe):
+    """Sentences whose queries target their related words, and how well position alone finds those words."""
+
+    rule_accuracy: float  # share of queries whose related words include the relation's most frequent offset
+
+
 class SyntacticDetector(PatternDetector):
     """One dependency relation's test."""
 
@@ -87,7 +93,7 @@ class SyntacticDetector(PatternDetector):
         self.relation = relation
         self.name = f"syntactic_{relation}"
 
-    def inputs(self, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
+    def inputs(self, tokenizer, *, seed: int) -> RelationProbe:  # type: ignore[no-untyped-def]
         rng = random.Random(seed)
         sentences = [generate_sentence(rng) for _ in range(N_SENTENCES)]
         probe, owners = sentence_batch(tokenizer, [words for words, _ in sentences])
@@ -102,18 +108,17 @@ class SyntacticDetector(PatternDetector):
                 offsets.append([query_word - t for t in target_words])
         commonest = Counter(o for row in offsets for o in set(row)).most_common(1)[0][0]
         positional = sum(commonest in row for row in offsets) / len(offsets)
-        return dataclasses.replace(
-            probe,
-            queries=queries,
-            targets=targets,
-            extra={"positional_baseline": torch.tensor(positional)},
-        )
+        return RelationProbe(probe.input_ids, probe.attention_mask, queries, targets, rule_accuracy=positional)
 
-    def score(self, captured: Captured, probe: Probe) -> Tensor:
-        return argmax_hit_rate(captured.patterns, probe.targets, probe.queries)
+    def control(self, probe: Probe, tokenizer, *, seed: int) -> Probe:  # type: ignore[no-untyped-def]
+        return probe  # the baseline is a rule's accuracy, not a head's score on other material
 
-    def baseline(self, captured: Captured, probe: Probe, run: RunModel, tokenizer, *, seed: int) -> Tensor:  # type: ignore[no-untyped-def]
-        return probe.extra["positional_baseline"].expand(captured.n_layers, captured.n_heads).clone()
+    def score_layer(self, pattern: Tensor, probe: Probe) -> Tensor:
+        return argmax_hits(pattern, probe.targets, probe.queries)
+
+    def baseline(self, control_scores: Tensor, probe: Probe) -> Tensor:
+        assert isinstance(probe, RelationProbe)
+        return torch.full_like(control_scores, probe.rule_accuracy)
 
     def parameters(self) -> dict[str, object]:
         direction = "{} -> {}".format(*RELATIONS[self.relation])

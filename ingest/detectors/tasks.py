@@ -10,7 +10,7 @@ never a verdict that the heads are absent.
 
 import time
 from abc import abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
@@ -26,17 +26,27 @@ from ingest.lens import ModelLens
 
 @dataclass(frozen=True)
 class TaskProbe:
-    """Prompts whose answer is one token, predicted at a known position of each row."""
+    """Prompts whose answer is one token, predicted at a known position of each row.
+
+    A detector that needs more (where names or words stand) subclasses it with typed fields.
+    """
 
     input_ids: Tensor  # [batch, pos]
     attention_mask: Tensor  # [batch, pos]
     answer_at: Tensor  # [batch]: the position whose next-token prediction is the answer
     candidates: Tensor  # [batch, n_candidates] token ids; the right answer is column 0
-    extra: dict[str, Tensor] = field(default_factory=dict)  # detector-specific positions and ids
 
     @property
     def answers(self) -> Tensor:
         return self.candidates[:, 0]  # [batch]
+
+
+@dataclass(frozen=True)
+class MarkedProbe(TaskProbe):
+    """Task prompts with two marked positions per row: one a head with the behaviour attends to, one comparable."""
+
+    target_at: Tensor  # [batch]: where the head type looks from the answer position
+    control_at: Tensor  # [batch]: a comparable position it has no reason to look at
 
 
 def answered_correctly(logits: Tensor, probe: TaskProbe) -> Tensor:
@@ -135,18 +145,19 @@ class TaskDetector(Detector):
 
 
 class MarkedAttentionDetector(TaskDetector):
-    """Scores a head by its attention from the answer onto one marked position per row, against another's.
+    """Scores a head by its attention from the answer onto a MarkedProbe's target position, against its control's.
 
     Scores are per prompt, so that the evidence resamples the prompts.
     """
 
     rule = "margin"
     threshold = 0.1
-    target: ClassVar[str]  # the probe.extra key of the position a head with the behaviour attends to
-    control: ClassVar[str]  # the probe.extra key of a comparable position it has no reason to attend to
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
-        return attention_to_marked(captured, probe, self.target), attention_to_marked(captured, probe, self.control)
+        assert isinstance(probe, MarkedProbe)
+        return attention_to_marked(captured, probe, probe.target_at), attention_to_marked(
+            captured, probe, probe.control_at
+        )
 
 
 def single_token_words(tokenizer: PreTrainedTokenizerBase, words: list[str], *, space: bool = True) -> list[str]:
@@ -177,11 +188,15 @@ def attention_from_answer_by_prompt(captured: Captured, probe: TaskProbe, keys: 
     return (pattern * keys[:, None, None]).sum(-1)
 
 
-def attention_to_marked(captured: Captured, probe: TaskProbe, key: str) -> Tensor:
-    """Each row's attention from its answer position onto its position `probe.extra[key]`: [batch, layer, head]."""
+def attention_to_marked(captured: Captured, probe: TaskProbe, at: Tensor) -> Tensor:
+    """Each row's attention from its answer position onto its position `at` [batch]: [batch, layer, head]."""
+    return attention_from_answer_by_prompt(captured, probe, marked(probe, at[:, None]))
+
+
+def marked(probe: TaskProbe, positions: Tensor) -> Tensor:
+    """[batch, pos] bool marking each row's `positions` [batch, n] in the prompts."""
     keys = torch.zeros(probe.input_ids.shape, dtype=torch.bool)
-    keys[torch.arange(len(keys)), probe.extra[key]] = True
-    return attention_from_answer_by_prompt(captured, probe, keys)
+    return keys.scatter(1, positions, True)
 
 
 def positions_of(input_ids: Tensor, tokens: Tensor) -> Tensor:

@@ -54,9 +54,3 @@ def test_capture_leaves_the_hooks_as_it_found_them(smollm2, tokens) -> None:  # 
     before = [dict(module._forward_hooks) for module in attention_modules(smollm2.model)]
     capture(lens_of(smollm2.model), *tokens)
     assert [dict(module._forward_hooks) for module in attention_modules(smollm2.model)] == before
-
-
-def test_predictions_only_when_asked(smollm2, tokens) -> None:  # type: ignore[no-untyped-def]
-    assert capture(lens_of(smollm2.model), *tokens).predictions is None
-    predictions = capture(lens_of(smollm2.model), *tokens, with_predictions=True).predictions
-    assert predictions is not None and predictions.shape == tokens[0].shape

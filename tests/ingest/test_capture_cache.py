@@ -2,6 +2,7 @@
 
 import torch
 
+from ingest.capture import Reading, capture, read_patterns
 from ingest.interventions import replaced_head_outputs
 from ingest.lens import ModelLens
 from tests.utils.tiny_models import lens_of, tiny_model
@@ -31,23 +32,16 @@ def test_other_inputs_are_captured_anew() -> None:
     assert lens.capture(*inputs(1)) is not first and lens.captures.hits == 0
 
 
-def test_a_capture_with_predictions_serves_a_request_without() -> None:
+def test_a_capture_with_values_serves_a_request_without() -> None:
     lens = tiny_lens()
-    with_predictions = lens.capture(*inputs(0), with_predictions=True)
-    assert lens.capture(*inputs(0)) is with_predictions
+    with_values = lens.capture(*inputs(0), with_values=True)
+    assert lens.capture(*inputs(0)) is with_values
 
 
-def test_a_capture_without_predictions_does_not_serve_one_with() -> None:
+def test_a_capture_without_values_does_not_serve_one_with() -> None:
     lens = tiny_lens()
     lens.capture(*inputs(0))
-    assert lens.capture(*inputs(0), with_predictions=True).predictions is not None
-
-
-def test_a_capture_asked_for_values_keeps_the_predictions_already_captured() -> None:
-    lens = tiny_lens()
-    lens.capture(*inputs(0), with_predictions=True)
-    both = lens.capture(*inputs(0), with_values=True)
-    assert both.values is not None and both.predictions is not None
+    assert lens.capture(*inputs(0), with_values=True).values is not None
 
 
 def test_only_the_latest_captures_are_kept() -> None:
@@ -65,3 +59,44 @@ def test_a_capture_under_an_intervention_is_neither_served_from_the_cache_nor_ke
         ablated = lens.capture(*inputs(0))
     assert ablated is not clean and not torch.equal(ablated.head_outputs, clean.head_outputs)
     assert lens.capture(*inputs(0)) is clean
+
+
+def reading(name: str, seed: int = 0, *, predict: bool = False) -> Reading:
+    """A reading that keeps each layer's attention from every query to key 0: [batch, head, q_pos]."""
+    ids, mask = inputs(seed)
+    return Reading(name, ids, mask, lambda pattern: pattern[..., 0], predict_at=mask.bool() if predict else None)
+
+
+def test_a_reading_keeps_of_each_layer_what_a_whole_capture_shows() -> None:
+    lens = tiny_lens()
+    read = read_patterns(lens, [reading("sink")])["sink"]
+    assert torch.equal(read.layers, capture(lens, *inputs(0)).patterns[..., 0])
+
+
+def test_predictions_are_made_only_where_a_reading_asks() -> None:
+    lens = tiny_lens()
+    asked = reading("asked", predict=True)
+    asked = Reading(
+        "asked", asked.input_ids, asked.attention_mask, asked.read, torch.tensor([[1, 0, 0, 0, 0, 1]] * 2).bool()
+    )
+    predictions = read_patterns(lens, [asked])["asked"].predictions
+    logits = lens.model(input_ids=asked.input_ids).logits.argmax(-1)  # [batch, pos]
+    assert predictions is not None and (predictions[:, 1:5] == -1).all()
+    assert torch.equal(predictions[:, [0, 5]], logits[:, [0, 5]])
+
+
+def test_readings_planned_on_the_same_inputs_share_one_pass() -> None:
+    lens = tiny_lens()
+    lens.plan([reading("a"), reading("b"), reading("other", seed=1)])
+    lens.read(reading("a"))
+    assert lens.reads.planned.keys() == {reading("other", seed=1).inputs_key}
+    lens.read(reading("b"))
+    assert lens.reads.hits == 1
+
+
+def test_a_reading_under_an_intervention_is_neither_served_from_the_plan_nor_kept() -> None:
+    lens = tiny_lens()
+    clean = lens.read(reading("a"))
+    with replaced_head_outputs(lens, [[0, 1]], torch.zeros(2, 4, 8), torch.tensor([5, 5])):
+        ablated = lens.read(reading("a"))
+    assert ablated is not clean and lens.read(reading("a")) is clean

@@ -9,6 +9,7 @@ from catalog.settings import KNOWLEDGE_DIR
 from catalog.verification import list_runs, list_verdicts
 from ingest.verify import VerifyOptions, verify_model
 from ingest.write_knowledge import ingest_knowledge
+from tests.utils.tiny_models import tiny_checkpoint
 
 pytestmark = pytest.mark.model
 
@@ -202,3 +203,13 @@ def test_heads_whose_ablation_does_not_confirm_them_are_not_found(engine: Engine
         (run,) = list_runs(session=session)
         assert run.heads_found == 0 and run.confirmation["status"] == "not confirmed"
         assert run.confirmation["heads"]  # the candidates stay on record
+
+
+def test_pattern_detectors_probing_the_same_tokens_share_their_passes(engine: Engine, smollm2, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # previous_token and duplicate_token read the same repeated tokens; duplicate_token's control is other tokens.
+    # Planned, each seed costs two passes; run apart, previous_token one and duplicate_token two.
+    ingest_knowledge(engine, KNOWLEDGE_DIR)
+    folder = tiny_checkpoint("llama", smollm2.tokenizer, tmp_path / "tiny-llama")
+    options = VerifyOptions(model=str(folder), detectors=("previous_token", "duplicate_token"), seeds=2)
+    report = verify_model(engine, options, cache_dir=tmp_path)
+    assert sum(outcome.timings["passes_forward"] for outcome in report.outcomes) == 2 * 2

@@ -1,5 +1,8 @@
 """Checks shared by the detector test modules: a golden best head with its interval, a control that does not pass."""
 
+import json
+from pathlib import Path
+
 from ingest.detectors.base import Detector
 from ingest.write_runs import RunResult
 
@@ -32,3 +35,18 @@ def assert_control_fails(result: RunResult, detector: Detector, layer: int, head
         assert float(result.scores[layer, head]) - baseline >= detector.threshold > 0.0
     else:
         assert baseline < result.threshold
+
+
+# Every detector's status and heads found per model, recorded by bench/golden_verdicts.py with revision 29faaaa,
+# the engine before issue 11 (one table per architecture, the lens, readings layer by layer).
+GOLDEN_VERDICTS = Path(__file__).resolve().parent.parent / "data" / "golden_verdicts"
+# (model, detector) -> the verdict now, where the engine's change changed it on purpose, and why.
+CHANGED_VERDICTS: dict[tuple[str, str], tuple[dict[str, object], str]] = {}
+
+
+def assert_verdict_as_before(model: str, result: RunResult) -> None:
+    """The run's status and heads found are those recorded before the engine changed, or a change explained above."""
+    before = json.loads((GOLDEN_VERDICTS / f"{model}.json").read_text())[result.detector]
+    expected, _why = CHANGED_VERDICTS.get((model, result.detector), (before, ""))
+    found = sorted([layer, head] for layer, head, _ in result.found)
+    assert (str(result.status), found) == (expected["status"], expected["found"])

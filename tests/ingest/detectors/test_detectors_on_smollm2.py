@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from ingest.detectors.base import PatternDetector
-from ingest.detectors.scoring import argmax_hit_rate, mean_attention_to, random_earlier_targets
+from ingest.detectors.scoring import argmax_hits, attention_on_targets, random_earlier_targets
 from ingest.evidence import MIN_PASS_RATE
 from ingest.plugins import detectors
 from ingest.verify import run_detector
-from tests.utils.detectors import SEEDS, assert_control_fails, assert_golden
+from tests.utils.detectors import SEEDS, assert_control_fails, assert_golden, assert_verdict_as_before
 from tests.utils.tiny_models import lens_of
 
 pytestmark = pytest.mark.model
@@ -49,6 +49,11 @@ def test_every_pattern_detector_has_a_golden_head_or_a_stated_absence() -> None:
     assert set(pattern_detectors()) == set(GOLDEN) | {"syntactic_amod"}
 
 
+@pytest.mark.parametrize("name", sorted(pattern_detectors()))
+def test_verdict_is_the_one_recorded_before_the_engine_changed(results, name: str) -> None:  # type: ignore[no-untyped-def]
+    assert_verdict_as_before("smollm2", results[name])
+
+
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_best_head_matches_its_golden_score(results, name: str) -> None:  # type: ignore[no-untyped-def]
     assert_golden(results[name], pattern_detectors()[name], GOLDEN[name])
@@ -75,7 +80,7 @@ def test_shuffled_targets_break_the_syntactic_heads(smollm2) -> None:  # type: i
     captured = capture(lens_of(smollm2.model), probe.input_ids, probe.attention_mask)
     shuffled = random_earlier_targets(probe.queries, probe.targets, seed=1)
     layer, head, *_ = GOLDEN["syntactic_nsubj"]
-    assert float(argmax_hit_rate(captured.patterns, shuffled, probe.queries)[layer, head]) < 0.5
+    assert float(argmax_hits(captured.patterns, shuffled, probe.queries).nanmean(dim=1)[layer, head]) < 0.5
 
 
 def test_amod_is_not_separable_from_position_in_this_probe(results) -> None:  # type: ignore[no-untyped-def]
@@ -109,9 +114,9 @@ def test_induction_on_unrepeated_tokens_stays_at_chance(smollm2) -> None:  # typ
     control = repeated_random_probe(
         smollm2.tokenizer, seed=5, batch=BATCH, n_tokens=N_TOKENS, lag=N_TOKENS - 1, repeat=False
     )
-    scores = mean_attention_to(
+    scores = attention_on_targets(
         capture(lens_of(smollm2.model), control.input_ids, control.attention_mask).patterns,
         control.targets,
         control.queries,
-    )
+    ).nanmean(dim=1)  # [layer, head]
     assert float(scores.max()) < 0.1

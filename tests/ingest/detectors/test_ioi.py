@@ -29,7 +29,7 @@ def test_an_odd_number_of_prompts_is_refused() -> None:
 @pytest.mark.model
 def test_half_the_prompts_name_the_indirect_object_first(smollm2) -> None:  # type: ignore[no-untyped-def]
     clean = ioi_probes(smollm2.tokenizer, seed=0).clean
-    io_first = clean.extra["io_at"] < clean.extra["s1_at"]  # [batch]
+    io_first = clean.io_at < clean.s1_at  # [batch]
     assert int(io_first.sum()) == N_PROMPTS // 2
     assert io_first[0::2].all() and not io_first[1::2].any()  # pairs of one template, ABBA then BABA
 
@@ -39,8 +39,8 @@ def test_the_marked_positions_hold_the_names(smollm2) -> None:  # type: ignore[n
     clean = ioi_probes(smollm2.tokenizer, seed=0).clean
     for row, (io, s) in enumerate(clean.candidates.tolist()):
         ids = clean.input_ids[row]
-        assert int(ids[clean.extra["io_at"][row]]) == io
-        assert int(ids[clean.extra["s1_at"][row]]) == s == int(ids[clean.extra["s2_at"][row]])
+        assert int(ids[clean.io_at[row]]) == io
+        assert int(ids[clean.s1_at[row]]) == s == int(ids[clean.s2_at[row]])
 
 
 @pytest.mark.model
@@ -49,6 +49,6 @@ def test_each_pair_of_prompts_swaps_which_name_is_repeated(smollm2) -> None:  # 
     abba, baba = clean.candidates[0::2], clean.candidates[1::2]  # [pairs, 2]: IO, S
     assert abba.flip(1).tolist() == baba.tolist()  # a name pair in both roles: no name prior passes for the task
     for row in range(0, len(clean.answer_at), 2):  # the same words up to the repeated name, which differs
-        s2 = int(clean.extra["s2_at"][row])
+        s2 = int(clean.s2_at[row])
         assert clean.input_ids[row, :s2].tolist() == clean.input_ids[row + 1, :s2].tolist()
         assert int(clean.input_ids[row, s2]) != int(clean.input_ids[row + 1, s2])

@@ -154,3 +154,13 @@ def test_smollm2_frames_a_question_in_its_chat_template(smollm2) -> None:  # typ
     question = tokenizer.encode("Q?", add_special_tokens=False)
     assert frame.templated
     assert tokenizer.decode(frame.before + question + frame.after) == "<|endoftext|>" + rendered
+
+
+@pytest.mark.model
+def test_a_long_retrieval_probe_holds_at_least_the_haystack_asked_for(smollm2) -> None:  # type: ignore[no-untyped-def]
+    from ingest.detectors.retrieval import RetrievalDetector
+
+    probe = RetrievalDetector(haystack_tokens=2000).inputs(smollm2.tokenizer, seed=0)
+    needle = probe.needle_spans[:, 1] - probe.needle_spans[:, 0]  # [batch]
+    assert (probe.haystack_ends - needle >= 2000).all()  # the haystack before the question, less the needle
+    assert probe.targets[0, :, probe.needle_spans[0, 0] : probe.needle_spans[0, 1]].any()

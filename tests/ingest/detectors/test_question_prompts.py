@@ -52,11 +52,11 @@ def test_multiple_choice_marks_hold_the_letters_and_the_options(smollm2, plain_t
     probe = mcq_prompts(tokenizer, seed=0)
     for row in range(N_QUESTIONS):
         ids = probe.input_ids[row]
-        assert [tokenizer.decode(ids[at]) for at in probe.extra["letters_at"][row]] == list(LETTERS)
+        assert [tokenizer.decode(ids[at]) for at in probe.letters_at[row]] == list(LETTERS)
         right = LETTERS.index(tokenizer.decode(probe.candidates[row, 0]).strip())
-        assert int(probe.extra["labels_at"][row, 0]) == int(probe.extra["letters_at"][row, right])
+        assert int(probe.labels_at[row, 0]) == int(probe.letters_at[row, right])
         text = real_text(tokenizer, probe, row)
-        option = tokenizer.decode(ids[probe.extra["content_at"][row, 0]])
+        option = tokenizer.decode(ids[probe.content_at[row, 0]])
         assert f"\n{LETTERS[right]}.{option}" in text
         assert int(probe.answer_at[row]) == int(probe.attention_mask[row].sum()) - 1
         assert tokenizer.decode(ids[: probe.answer_at[row] + 1]).endswith("Answer:")
@@ -82,10 +82,10 @@ def test_yes_no_marks_hold_the_instruction_words(smollm2, plain_tokenizer, frame
     probe = yes_no_prompts(tokenizer)
     for row in range(len(probe.answer_at)):
         ids = probe.input_ids[row]
-        marked = ("Yes", "No", "Answer", "with")
-        assert [tokenizer.decode(ids[probe.extra[word][row]]).strip() for word in marked] == list(marked)
+        marks = (probe.yes_at, probe.no_at, probe.answer_word_at, probe.with_at)
+        assert [tokenizer.decode(ids[at[row]]).strip() for at in marks] == ["Yes", "No", "Answer", "with"]
         assert tokenizer.decode(ids[: probe.answer_at[row] + 1]).endswith("Answer:")
-    marked = int(probe.extra["Answer"][0])
+    marked = int(probe.answer_word_at[0])
     assert tokenizer.decode(probe.input_ids[0, marked : marked + 4]) == "Answer with Yes or"  # the instruction's
 
 

@@ -14,16 +14,16 @@ import torch
 from ingest.capture import capture
 from ingest.detectors.base import PatternDetector
 from ingest.detectors.ioi import ioi_probes
-from ingest.detectors.multiple_choice import label_shares, marked
+from ingest.detectors.multiple_choice import label_shares
 from ingest.detectors.s_inhibition import N_RANDOM
-from ingest.detectors.tasks import attention_from_answer, task_accuracy
+from ingest.detectors.tasks import attention_from_answer, marked, task_accuracy
 from ingest.interventions import Head
 from ingest.lens import ModelLens
 from ingest.path_patching import PatchingPrompts, activation_patching
 from ingest.plugins import detectors
 from ingest.verify import run_detector
 from tests.ingest.test_path_patching import by_hand
-from tests.utils.detectors import SEEDS, assert_control_fails, assert_golden
+from tests.utils.detectors import SEEDS, assert_control_fails, assert_golden, assert_verdict_as_before
 from tests.utils.tiny_models import lens_of
 
 pytestmark = pytest.mark.model
@@ -108,6 +108,11 @@ def at_seed_0(result):  # type: ignore[no-untyped-def]
 def test_every_causal_and_task_detector_is_checked_here() -> None:
     others = {n for n, d in detectors(entrypoints=False).items() if not isinstance(d, PatternDetector)}
     assert others == set(CHECKED)
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_verdict_is_the_one_recorded_before_the_engine_changed(results, name: str) -> None:  # type: ignore[no-untyped-def]
+    assert_verdict_as_before("smollm2", results[name])
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
@@ -271,8 +276,8 @@ def test_label_shares_of_a_head_add_up_to_one(smollm2) -> None:  # type: ignore[
     lens = ModelLens(smollm2.model, smollm2.tokenizer)
     probe = detector.task_inputs(smollm2.tokenizer, seed=0)
     captured = lens.capture(probe.input_ids, probe.attention_mask, answer_at=probe.answer_at)
-    shares = label_shares(captured, probe, "letters_at")  # [label, layer, head]
-    on_labels = attention_from_answer(captured, probe, marked(probe, "letters_at", [0, 1, 2, 3]))
+    shares = label_shares(captured, probe, probe.letters_at)  # [label, layer, head]
+    on_labels = attention_from_answer(captured, probe, marked(probe, probe.letters_at))
     looking = on_labels > 0.01  # heads that look at the labels at all
     assert looking.sum() > 10
     assert torch.allclose(shares.sum(dim=0)[looking], torch.ones(int(looking.sum())), atol=1e-4)
