@@ -49,7 +49,6 @@ CACHE_DIR = Path.home() / ".cache" / "headatlas"
 # The goal: the pattern detectors together at most this many times a plain forward's peak.
 TARGET = 1.3
 DEPTHS = (8, 32, 128)
-ALLOCATOR = "fixed"  # set by --allocator
 LONG_HAYSTACK = 2000
 # A 7B model's shape (Llama-2-7B): layers, heads, d_model, parameters; and the batch and length of its probes.
 SEVEN_B = {"layers": 32, "heads": 32, "d_model": 4096, "parameters": 6.74e9, "batch": 8, "tokens": 2048}
@@ -162,18 +161,18 @@ def _read_row(lens: Any, ids: Any, mask: Any) -> None:
     read_patterns(lens, [Reading("row", ids, mask, lambda pattern: attention_on_targets(pattern, targets, queries))])
 
 
-def child(mode: str, model: str, probe: str) -> dict[str, Any]:
+def child(mode: str, model: str, probe: str, allocator: str) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.memory", "--child", mode, model, probe]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(FIXED_MMAP_THRESHOLD if ALLOCATOR == "fixed" else {})}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(FIXED_MMAP_THRESHOLD if allocator == "fixed" else {})}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def row(label: str, model: str, probe: str, modes: tuple[str, ...]) -> dict[str, Any]:
+def row(label: str, model: str, probe: str, modes: tuple[str, ...], allocator: str) -> dict[str, Any]:
     say(f"measuring {label} ...", file=sys.stderr)
-    peaks = {mode: child(mode, model, probe) for mode in modes}
+    peaks = {mode: child(mode, model, probe, allocator) for mode in modes}
     return {
         "label": label,
         **{mode: out["peak_mb"] for mode, out in peaks.items()},
@@ -227,16 +226,22 @@ def main() -> None:
     if args.child:
         say(json.dumps(measure(*args.child)))
         return
-    global ALLOCATOR
-    ALLOCATOR = args.allocator
-    say(f"glibc mmap threshold: {'fixed at 64 KiB' if ALLOCATOR == 'fixed' else 'default (dynamic)'}")
+    say(f"glibc mmap threshold: {'fixed at 64 KiB' if args.allocator == 'fixed' else 'default (dynamic)'}")
     every = ("plain", "plain_lk", "whole", "readings")
-    rows = [row(f"tiny, {depth} layers", f"tiny-{depth}", "detectors", every) for depth in args.depths]
-    rows.append(row("SmolLM2-135M (30 layers)", "smollm2", "detectors", every))
+    rows = [row(f"tiny, {depth} layers", f"tiny-{depth}", "detectors", every, args.allocator) for depth in args.depths]
+    rows.append(row("SmolLM2-135M (30 layers)", "smollm2", "detectors", every, args.allocator))
     rows.append(
-        row(f"SmolLM2, retrieval at {LONG_HAYSTACK} tokens", "smollm2", "long", ("plain", "plain_lk", "readings"))
+        row(
+            f"SmolLM2, retrieval at {LONG_HAYSTACK} tokens",
+            "smollm2",
+            "long",
+            ("plain", "plain_lk", "readings"),
+            args.allocator,
+        )
     )
-    seven_b = row("tiny 32 x 32, one 2,048-token row", "tiny-32-32", "row", ("plain", "plain_lk", "readings"))
+    seven_b = row(
+        "tiny 32 x 32, one 2,048-token row", "tiny-32-32", "row", ("plain", "plain_lk", "readings"), args.allocator
+    )
     rows.append(seven_b)
     report(rows, seven_b)
 

@@ -94,17 +94,11 @@ def verify_model(
     model_id = register_model(engine, loaded.facts)
     lens = ModelLens(loaded.model, loaded.tokenizer)
     done = DONE_WITH_GATE_IGNORED if opts.ignore_task_gate else DONE
+    seeds = {detector.name: list(seeds_for(detector, opts.seed, opts.seeds)) for detector in chosen}
     existing = {
         detector.name: None
         if opts.force
-        else completed_run(
-            engine,
-            model_id,
-            detector.name,
-            detector.version,
-            list(seeds_for(detector, opts.seed, opts.seeds)),
-            done=done,
-        )
+        else completed_run(engine, model_id, detector.name, detector.version, seeds[detector.name], done=done)
         for detector in chosen
     }
     lens.plan(planned_readings([d for d in chosen if existing[d.name] is None], lens, opts.seed, opts.seeds))
@@ -119,7 +113,7 @@ def verify_model(
             )
         except Exception as error:  # noqa: BLE001  # stored as a failed run; the other detectors go on
             logger.exception("Detector %s failed on %s", detector.name, loaded.facts.slug)
-            result = failed_run(loaded, detector, lens, list(seeds_for(detector, opts.seed, opts.seeds)), error)
+            result = failed_run(loaded, detector, lens, seeds[detector.name], error)
         clock = time.perf_counter()
         run_id = write_run(engine, model_id, result)
         timings = {**result.timings, "write": time.perf_counter() - clock}

@@ -241,8 +241,14 @@ class PatternDetector(Detector):
         return probe, self.control(probe, tokenizer, seed=seed)
 
     def readings(self, probes: tuple[Probe, Probe], *, seed: int) -> tuple[Reading, Reading]:
-        """The readings of the probe and of its control: what a pass over their tokens must keep for this detector."""
-        return self._reading(probes[0], "score", seed), self._reading(probes[1], "control", seed)
+        """The readings of the probe and of its control: what a pass over their tokens must keep for this detector.
+
+        A control that is the probe itself (a baseline that is no head's score) is read once.
+        """
+        probe, control = probes
+        return self._reading(probe, "score", seed), self._reading(
+            control, "score" if control is probe else "control", seed
+        )
 
     def _reading(self, probe: Probe, role: str, seed: int) -> Reading:
         return Reading(

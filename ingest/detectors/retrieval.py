@@ -25,6 +25,7 @@ from torch import Tensor
 
 from ingest.detectors.base import Detector, PatternDetector, Probe
 from ingest.detectors.probes import bos_prefix, pad_id, pad_right
+from ingest.detectors.scoring import argmax_on_target
 from ingest.detectors.texts import sentences
 from ingest.hookspecs import hookimpl
 
@@ -86,9 +87,7 @@ class RetrievalDetector(PatternDetector):
 
     def score_layer(self, pattern: Tensor, probe: Probe) -> Tensor:
         """[batch, head, q_pos] bool: whether each query's most attended key holds the token to copy."""
-        best = pattern.argmax(dim=-1)  # [batch, head, q_pos]
-        on_target = probe.targets[:, None].expand(*best.shape, -1).gather(-1, best.unsqueeze(-1)).squeeze(-1)
-        return on_target & probe.queries[:, None]
+        return argmax_on_target(pattern, probe.targets, ignore_first=False) & probe.queries[:, None]
 
     def scores(self, layers: Tensor, probe: Probe, predictions: Tensor | None) -> Tensor:
         """Share of each answered prompt's needle tokens copied by each head, averaged over prompts: [layer, head]."""

@@ -44,9 +44,13 @@ def argmax_hits(patterns: Tensor, targets: Tensor, queries: Tensor, *, ignore_fi
         ignore_first: leave key 0 out of the argmax, as the papers that use
             this score leave out the sink/BOS token.
     """
+    return per_prompt_share(argmax_on_target(patterns, targets, ignore_first=ignore_first).to(patterns.dtype), queries)
+
+
+def argmax_on_target(patterns: Tensor, targets: Tensor, *, ignore_first: bool) -> Tensor:
+    """[..., batch, head, q_pos] bool: whether each query's most attended key is one of its targets."""
     best = patterns[..., 1:].argmax(dim=-1) + 1 if ignore_first else patterns.argmax(dim=-1)  # [..., batch, head, q]
-    hit = targets[:, None].expand(*best.shape, targets.shape[-1]).gather(-1, best.unsqueeze(-1)).squeeze(-1)
-    return per_prompt_share(hit.to(patterns.dtype), queries)
+    return targets[:, None].expand(*best.shape, targets.shape[-1]).gather(-1, best.unsqueeze(-1)).squeeze(-1)
 
 
 def per_prompt_share(values: Tensor, queries: Tensor) -> Tensor:
