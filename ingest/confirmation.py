@@ -26,8 +26,8 @@ ALPHA = 0.05
 # What ablating the set should do to the metric: "lowers" for heads carrying the answer, "raises" for heads against it.
 Direction = Literal["lowers", "raises"]
 Head = tuple[int, int]
-# The metric per prompt [batch] with `heads` mean-ablated (none: the clean run).
-AblatedMetric = Callable[[list[Head]], Tensor]
+# The metric per prompt for each head set mean-ablated, [set, batch] (an empty set: the clean run).
+AblatedMetric = Callable[[list[list[Head]]], Tensor]
 
 
 @dataclass(frozen=True)
@@ -82,18 +82,16 @@ def confirm_by_ablation(
 
     Args:
         heads: the heads found, (layer, head).
-        ablated_metric: the metric per prompt with the given heads ablated.
+        ablated_metric: the metric per prompt under each set ablated, all sets asked at once.
         expected: the direction the head type predicts.
         metric: what the metric is, in words.
         shape: (n_layers, n_heads) of the model.
         seed: draws the random sets and the bootstrap.
     """
-    clean = ablated_metric([])  # [batch]
-    change = ablated_metric(heads) - clean  # [batch]
+    metrics = ablated_metric([[], heads, *random_sets_like(heads, shape, seed=seed)])  # [set, batch]
+    clean, change = metrics[0], metrics[1] - metrics[0]  # [batch] each
     sign = -1.0 if expected == "lowers" else 1.0
-    random_effects = [
-        float((ablated_metric(decoy) - clean).mean()) for decoy in random_sets_like(heads, shape, seed=seed)
-    ]
+    random_effects = [float((decoy - clean).mean()) for decoy in metrics[2:]]
     as_far = sum(sign * effect >= sign * float(change.mean()) for effect in random_effects)
     low, high = bootstrap_interval(change.double(), seed=seed)  # over prompts
     return Confirmation(

@@ -42,9 +42,13 @@ class InductionDetector(RepeatedTokensDetector):
         repeated = probe.queries  # [batch, pos] bool: the second copy
         means = captured.head_outputs[:, repeated].mean(dim=1)  # [layer, head, d_head]: over the repeated half
 
-        def loss_with(ablated: list[Head]) -> Tensor:
-            with replaced_head_outputs(lens, [list(head) for head in ablated], means, repeated):
-                return repeated_half_loss(lens, probe)  # [batch]
+        def loss_with(sets: list[list[Head]]) -> Tensor:
+            """[set, batch]: a pass per set, since the ablation spans the whole repeated half."""
+            losses = []
+            for ablated in sets:
+                with replaced_head_outputs(lens, [list(head) for head in ablated], means, repeated):
+                    losses.append(repeated_half_loss(lens, probe))  # [batch]
+            return torch.stack(losses)
 
         return confirm_by_ablation(
             heads,

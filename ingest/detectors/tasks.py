@@ -17,10 +17,10 @@ import torch
 from torch import Tensor
 from transformers import PreTrainedTokenizerBase
 
+from ingest.branches import branched, mean_ablated_branches, metric_by_branch
 from ingest.capture import Captured, final_hidden, logits_of
 from ingest.confirmation import Confirmation, Direction, Head, confirm_by_ablation
 from ingest.detectors.base import Detector, Measurement, TaskAccuracy
-from ingest.interventions import replaced_head_outputs
 from ingest.lens import ModelLens
 
 
@@ -114,10 +114,13 @@ class TaskDetector(Detector):
         means = captured.head_outputs[:, rows, probe.answer_at].mean(dim=1)  # [layer, head, d_head]: the task's mean
         alongside = self.ablated_alongside(lens, probe, seed=seed)
 
-        def margin_with(ablated: list[Head]) -> Tensor:
-            chosen = [list(head) for head in [*alongside, *ablated]]
-            with replaced_head_outputs(lens, chosen, means, probe.answer_at):
-                return answer_margin(answer_logits(lens, probe), probe)  # [batch]
+        def margin_with(sets: list[list[Head]]) -> Tensor:
+            """[set, batch]: every set ablated in a branch of its own, in one pass (ingest.branches)."""
+            prompts = branched(
+                probe.input_ids, probe.attention_mask, probe.answer_at, len(sets), dtype=lens.model.dtype
+            )
+            with mean_ablated_branches(lens, [[*alongside, *ablated] for ablated in sets], means, prompts.first):
+                return metric_by_branch(lens, prompts, lambda logits: answer_margin(logits, probe))
 
         return confirm_by_ablation(
             heads,

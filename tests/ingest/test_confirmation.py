@@ -11,8 +11,8 @@ def metric_lowered_by(weights: dict[tuple[int, int], float]):  # type: ignore[no
     """A metric over 32 prompts that each ablated head lowers by its weight."""
     base = torch.linspace(2.0, 3.0, 32)
 
-    def metric(ablated: list[tuple[int, int]]) -> torch.Tensor:
-        return base - sum(weights.get(head, 0.01) for head in ablated)
+    def metric(sets: list[list[tuple[int, int]]]) -> torch.Tensor:
+        return torch.stack([base - sum(weights.get(head, 0.01) for head in ablated) for ablated in sets])
 
     return metric
 
