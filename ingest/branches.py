@@ -17,13 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ingest.capture import final_hidden, logits_of
+from ingest.confirmation import Head
 from ingest.families import projection
 from ingest.lens import Hook, ModelLens
-
-Head = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -54,26 +54,19 @@ def branched(
     width = first + branches
     rows = torch.arange(batch)
     key = torch.arange(width)
-    before_answer = (key[None, :] < answer_at[:, None]) & _padded(attention_mask, width).bool()  # [batch, key]
+    real = F.pad(attention_mask[:, :first], (0, branches)).bool()  # [batch, key]
+    before_answer = (key[None, :] < answer_at[:, None]) & real  # [batch, key]
     causal = key[None, :] <= key[:, None]  # [query, key]
     visible = causal[None] & before_answer[:, None, :]  # prompt queries see their own prompt's keys
     visible[:, first:, :first] = before_answer[:, None, :first]  # each copy sees the prompt before the answer
     visible[:, key, key] = True  # and itself (padding too, so that no row of the mask is empty)
     visible[:, first:, first:] = torch.eye(branches, dtype=torch.bool)
-    tokens = _padded(input_ids, width)
+    tokens = F.pad(input_ids[:, :first], (0, branches))
     tokens[:, first:] = input_ids[rows, answer_at][:, None]
     positions = key.repeat(batch, 1)
     positions[:, first:] = answer_at[:, None]
     mask = torch.zeros(visible.shape, dtype=dtype).masked_fill(~visible, torch.finfo(dtype).min)
     return Branched(tokens, mask[:, None], positions, first, branches)
-
-
-def _padded(rows: Tensor, width: int) -> Tensor:
-    """[batch, width]: `rows` cut or padded with zeros on the right to `width` columns."""
-    out = torch.zeros(rows.shape[0], width, dtype=rows.dtype)
-    kept = min(width, rows.shape[1])
-    out[:, :kept] = rows[:, :kept]
-    return out
 
 
 @contextmanager
