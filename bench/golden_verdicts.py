@@ -82,7 +82,7 @@ def main() -> None:
     if args.action == "record":
         args.file.write_text(json.dumps(found, indent=1) + "\n")
         return
-    recorded = {name: value for name, value in json.loads(args.file.read_text()).items() if isinstance(value, dict)}
+    recorded = {name: value for name, value in json.loads(args.file.read_text()).items() if not name.startswith("_")}
     if args.detectors:
         recorded = {name: value for name, value in recorded.items() if name in args.detectors}
     lines = differences(recorded, found)

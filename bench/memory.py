@@ -14,9 +14,16 @@ call adds to the resident set):
   planned, one pass per distinct input, each layer's pattern reduced as it is
   made and dropped): the peak of all of them.
 
+The task detectors need every layer at once (direct effects sum over layers),
+so their rows compare two captures of each task detector's scoring prompts:
+whole keeps every position's pattern rows, head outputs and (where the
+detector reads values) value vectors, as the captures did before; kept keeps
+only the query rows and sources the detector reads, as verify runs them.
+
 Models: tiny random Llama-family models of 8, 32 and 128 layers (8 heads of
 8 dimensions, SmolLM2's tokenizer, nothing downloaded) and SmolLM2 itself;
-then the retrieval probe with 2,000-token haystacks on SmolLM2; then a
+then the retrieval probe with 2,000-token haystacks on SmolLM2; then the
+task detectors' captures on SmolLM2 and on the 128-layer tiny model; then a
 7B-shaped row: a tiny model of 32 layers of 32 heads on one 2,048-token row,
 scaled to a 7B model's batch of 8 by arithmetic (activation memory grows with
 the batch, the weights do not).
@@ -88,6 +95,31 @@ def pattern_detectors(probe: str) -> list[Any]:
     return [d for d in detectors(entrypoints=False).values() if isinstance(d, PatternDetector)]
 
 
+def task_requests(lens: Any) -> list[dict[str, Any]]:
+    """Each task detector's scoring capture at seed 0: its prompts, and the rows and sources it reads."""
+    from ingest.detectors.tasks import TaskDetector
+    from ingest.plugins import detectors
+
+    requests = []
+    for detector in detectors(entrypoints=False).values():
+        if isinstance(detector, TaskDetector):
+            probe = detector.task_inputs(lens.tokenizer, seed=0)
+            requests.append({
+                "input_ids": probe.input_ids, "attention_mask": probe.attention_mask, "answer_at": probe.answer_at,
+                "queries_at": detector.queries_read(probe), "values_at": detector.sources_read(lens, probe),
+            })  # fmt: skip
+    return requests
+
+
+def whole_request(request: dict[str, Any]) -> dict[str, Any]:
+    """The same capture keeping every position, and every position's values where the detector reads any."""
+    import torch
+
+    ids = request["input_ids"]
+    every = torch.arange(ids.shape[1]).expand(*ids.shape)
+    return {**request, "queries_at": None, "values_at": None if request["values_at"] is None else every}
+
+
 def distinct_inputs(chosen: list[Any], tokenizer: Any) -> list[tuple[Any, Any]]:
     seen: dict[str, tuple[Any, Any]] = {}
     for detector in chosen:
@@ -107,7 +139,10 @@ def measure(mode: str, model_name: str, probe: str) -> dict[str, Any]:
     torch.manual_seed(0)
     model, tokenizer = load(model_name)
     lens = ModelLens(model, tokenizer)
-    if probe == "row":  # one row of 2,048 random tokens, read by one previous-token reading per layer
+    requests = task_requests(lens) if probe == "tasks" else []
+    if probe == "tasks":
+        chosen, inputs = [], [(request["input_ids"], request["attention_mask"]) for request in requests]
+    elif probe == "row":  # one row of 2,048 random tokens, read by one previous-token reading per layer
         chosen, inputs = [], [_random_row(tokenizer)]
     else:
         chosen = pattern_detectors(probe)
@@ -121,10 +156,18 @@ def measure(mode: str, model_name: str, probe: str) -> dict[str, Any]:
             model(input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=keep)
 
     def whole() -> None:
+        if requests:
+            for request in requests:
+                capture(lens, **whole_request(request))
+            return
         for ids, mask in inputs:
             capture(lens, ids, mask)
 
     def readings() -> None:
+        if requests:
+            for request in requests:
+                capture(lens, **request)
+            return
         if not chosen:
             _read_row(lens, *inputs[0])
             return
@@ -177,12 +220,13 @@ def row(label: str, model: str, probe: str, modes: tuple[str, ...], allocator: s
         "label": label,
         **{mode: out["peak_mb"] for mode, out in peaks.items()},
         "largest": peaks["plain"]["largest"],
+        "tasks": probe == "tasks",
     }
 
 
 def report(rows: list[dict[str, Any]], seven_b: dict[str, Any]) -> None:
     say("Peak memory a cold call adds (MB); x = ratio to plain(lk), the forward that skips the logits as ours do")
-    header = ["model", "largest input", "plain", "plain(lk)", "whole", "x", "readings", "x", f"<= {TARGET}x"]
+    header = ["model", "largest input", "plain", "plain(lk)", "whole", "x", "as run", "x", f"<= {TARGET}x"]
     lines = []
     for r in rows:
         whole = r.get("whole")
@@ -190,10 +234,12 @@ def report(rows: list[dict[str, Any]], seven_b: dict[str, Any]) -> None:
             r["label"], r["largest"], mb(r["plain"]), mb(r["plain_lk"]),
             mb(whole) if whole is not None else "-", ratio(whole, r["plain_lk"]) if whole is not None else "-",
             mb(r["readings"]), ratio(r["readings"], r["plain_lk"]),
-            "PASS" if r["readings"] <= TARGET * r["plain_lk"] else "MISS",
+            "-" if r["tasks"] else "PASS" if r["readings"] <= TARGET * r["plain_lk"] else "MISS",
         ])  # fmt: skip
     table(header, lines)
-    say("whole: every layer's patterns and head outputs held at once (the pattern detectors before readings)")
+    say("whole: every layer's patterns and head outputs at every position held at once (before)")
+    say("as run: readings for the pattern detectors; for the task detectors, captures of the rows and sources read")
+    say(f"the goal of <= {TARGET}x is the pattern detectors'; a task capture also keeps every layer's rows read")
     report_seven_b(seven_b)
 
 
@@ -239,6 +285,9 @@ def main() -> None:
             args.allocator,
         )
     )
+    deepest = max(args.depths, default=DEPTHS[-1])
+    for label, model in (("SmolLM2", "smollm2"), (f"tiny, {deepest} layers", f"tiny-{deepest}")):
+        rows.append(row(f"{label}, task detectors' captures", model, "tasks", every, args.allocator))
     seven_b = row(
         "tiny 32 x 32, one 2,048-token row", "tiny-32-32", "row", ("plain", "plain_lk", "readings"), args.allocator
     )

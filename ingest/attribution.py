@@ -41,10 +41,9 @@ def head_writes_at_answer(
             write instead of the whole (e.g. what it reads from one position);
             a norm on the attention output keeps the scale of the whole.
     """
-    rows = torch.arange(answer_at.shape[0])
+    at_answer = captured.outputs_at(answer_at)  # [layer, batch, head, d_head]
     writes = []
-    for layer in range(captured.n_layers):
-        z = captured.head_outputs[layer][rows, answer_at]  # [batch, head, d_head]
+    for layer, z in enumerate(at_answer):  # z: [batch, head, d_head]
         weight = output_projection_weight(lens.model, layer).cpu()  # [d_model, head * d_head]
         weight = weight.reshape(weight.shape[0], captured.n_heads, -1)  # [d_model, head, d_head]
         whole = torch.einsum("bhd,mhd->bhm", z, weight)  # [batch, head, d_model]
@@ -70,7 +69,8 @@ def direct_effects(
     """Each head's direct effect on the logit (difference) along `directions`: [layer, batch, head].
 
     `captured` must come from a capture with `answer_at`, which keeps the final
-    norm's input there; `parts` as in head_writes_at_answer.
+    norm's input there, and keep the answer's query rows; `parts` as in
+    head_writes_at_answer.
     """
     if captured.final_residual is None:
         raise ValueError("Direct effects need the final residual; capture with answer_at")
@@ -90,13 +90,10 @@ def values_read_from(captured: Captured, answer_at: Tensor, source_at: Tensor) -
     A head's output is the attention-weighted sum of its value vectors, so the
     part from position k is attention(answer -> k) * value(k), exactly; a head
     that attends elsewhere gets little from k, whatever its total effect.
-    `captured` must hold the values (capture with_values).
+    `captured` must hold the values at `source_at` (capture with values_at).
     """
-    if captured.values is None:
-        raise ValueError("Reading values needs a capture with_values")
-    rows = torch.arange(len(answer_at))
-    values = captured.values[:, rows, source_at]  # [layer, batch, head, d_head]
-    weights = captured.patterns.permute(0, 1, 3, 2, 4)[:, rows, answer_at, :, :]  # [layer, batch, head, k_pos]
+    values = captured.values_of(source_at)  # [layer, batch, head, d_head]
+    weights = captured.pattern_from(answer_at)  # [layer, batch, head, k_pos]
     weights = weights.gather(
         -1, source_at[None, :, None, None].expand(*weights.shape[:-1], 1)
     )  # [layer, batch, head, 1]

@@ -1,10 +1,13 @@
 """Capture what a forward pass shows of every head: whole, or read layer by layer.
 
-`capture` keeps every layer's patterns and head outputs for the task
-detectors, whose prompts are short. `read_patterns` serves the pattern
-detectors, whose probes can be long: each reading reduces a layer's pattern to
-its scores while the layer runs, and the pattern is dropped, so memory grows
-with one layer, not with depth.
+`capture` serves the task detectors, which need every layer at once (direct
+effects sum over layers): it keeps each layer's pattern rows and head outputs
+only at the query positions a detector names, and value vectors only at the
+source positions it names, so what is kept grows with the rows read, not with
+the prompt. `read_patterns` serves the pattern detectors, whose probes can be
+long: each reading reduces a layer's pattern to its scores while the layer
+runs, and the pattern is dropped, so memory grows with one layer, not with
+depth.
 
 The family record (ingest.families) says where to hook: the attention module of
 each layer returns `(output, pattern)` under eager attention, the input of its
@@ -35,13 +38,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Captured:
-    """What one forward pass saw, for all layers and query heads at once."""
+    """What one forward pass kept, for all layers and query heads at once.
 
-    patterns: Tensor  # [layer, batch, head, q_pos, k_pos]
-    head_outputs: Tensor  # [layer, batch, pos, head, d_head], before the output projection
+    Positions are read through `pattern_from`, `outputs_at` and `values_of`,
+    which find them among those kept and refuse one that was not.
+    """
+
+    patterns: Tensor  # [layer, batch, head, query, k_pos]: the rows at queries_at
+    head_outputs: Tensor  # [layer, batch, query, head, d_head], before the output projection
+    queries_at: Tensor | None = None  # [batch, query]: the query positions kept; None when all were
     logits: Tensor | None = None  # [batch, vocab] at each row's answer position, when asked for
     final_residual: Tensor | None = None  # [batch, d_model], the final norm's input at the answer position
-    values: Tensor | None = None  # [layer, batch, pos, head, d_head], each head's value vectors, when asked for
+    values: Tensor | None = None  # [layer, batch, source, head, d_head]: each head's value vectors at values_at
+    values_at: Tensor | None = None  # [batch, source]: the source positions whose values were kept
 
     @property
     def n_layers(self) -> int:
@@ -50,6 +59,36 @@ class Captured:
     @property
     def n_heads(self) -> int:
         return self.patterns.shape[2]
+
+    def pattern_from(self, at: Tensor) -> Tensor:
+        """Each row's attention from its query position `at` [batch]: [layer, batch, head, k_pos]."""
+        slot = _slot_of(self.queries_at, at, "query positions")
+        return self.patterns.transpose(2, 3)[:, torch.arange(len(at)), slot]
+
+    def outputs_at(self, at: Tensor) -> Tensor:
+        """Each row's head outputs at its position `at` [batch]: [layer, batch, head, d_head]."""
+        return self.head_outputs[:, torch.arange(len(at)), _slot_of(self.queries_at, at, "query positions")]
+
+    def values_of(self, at: Tensor) -> Tensor:
+        """Each row's value vectors at its source position `at` [batch]: [layer, batch, head, d_head]."""
+        if self.values is None:
+            raise ValueError("Reading values needs a capture with values_at")
+        return self.values[:, torch.arange(len(at)), _slot_of(self.values_at, at, "source positions")]
+
+
+def _slot_of(kept_at: Tensor | None, at: Tensor, kept: str) -> Tensor:
+    """[batch]: where each row's position `at` stands among its positions kept (`kept_at` [batch, n]; None: all)."""
+    if kept_at is None:
+        return at
+    found = kept_at == at[:, None]  # [batch, n]
+    if not bool(found.any(dim=1).all()):
+        raise ValueError(f"A position was read that the capture did not keep; name it among the {kept} to keep")
+    return found.int().argmax(dim=1)
+
+
+def _holds(kept_at: Tensor, wanted_at: Tensor) -> bool:
+    """Whether each row's kept positions [batch, n] include every position wanted [batch, m]."""
+    return bool((wanted_at[:, :, None] == kept_at[:, None, :]).any(dim=-1).all())
 
 
 class _Stopped(Exception):
@@ -98,21 +137,26 @@ def capture(
     input_ids: Tensor,
     attention_mask: Tensor,
     *,
-    with_values: bool = False,
     answer_at: Tensor | None = None,
+    queries_at: Tensor | None = None,
+    values_at: Tensor | None = None,
 ) -> Captured:
-    """Run the model once on a batch and return every head's pattern and output.
+    """Run the model once on a batch and keep every layer's patterns and head outputs at the positions named.
 
     Args:
         lens: a model loaded with eager attention.
         input_ids: [batch, pos] token ids.
         attention_mask: [batch, pos], 1 for real tokens, 0 for padding.
-        with_values: also return every head's value vectors (value-path attribution).
         answer_at: [batch] positions; also return each row's logits there and
             the final norm's input, which direct logit attribution needs.
+        queries_at: [batch, n] query positions whose pattern rows and head
+            outputs to keep; every position when None.
+        values_at: [batch, m] source positions whose value vectors to keep
+            (value-path attribution); none when None.
     """
     kept: dict[str, list[Tensor]] = {"patterns": [], "outputs": [], "values": [], "residual": []}
-    with lens.hooked(_capture_hooks(lens, kept, with_values, answer_at is not None), intervening=False):
+    keeping = _Keeping(queries_at, values_at, with_residual=answer_at is not None)
+    with lens.hooked(_capture_hooks(lens, kept, keeping), intervening=False):
         hidden = final_hidden(lens, input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
     if len(kept["patterns"]) != lens.n_layers:
         raise RuntimeError("Attention patterns were not returned; load the model with attn_implementation='eager'")
@@ -122,39 +166,59 @@ def capture(
         logits = logits_of(lens, hidden[rows, answer_at.to(hidden.device)])  # [batch, vocab]
         final_residual = kept["residual"][0][rows, answer_at]  # [batch, d_model]
     return Captured(
-        patterns=torch.stack(kept["patterns"]),  # [layer, batch, head, q_pos, k_pos]
-        head_outputs=torch.stack(kept["outputs"]),  # [layer, batch, pos, head, d_head]
+        patterns=torch.stack(kept["patterns"]),  # [layer, batch, head, query, k_pos]
+        head_outputs=torch.stack(kept["outputs"]),  # [layer, batch, query, head, d_head]
+        queries_at=queries_at,
         logits=logits,
         final_residual=final_residual,
-        values=torch.stack(kept["values"]) if with_values else None,
+        values=torch.stack(kept["values"]) if values_at is not None else None,
+        values_at=values_at,
     )
 
 
-def _capture_hooks(
-    lens: "ModelLens", kept: dict[str, list[Tensor]], with_values: bool, with_residual: bool
-) -> list["Hook"]:
-    """Hooks that append each layer's pattern and head outputs, and (asked for) values and the final residual."""
+@dataclass(frozen=True)
+class _Keeping:
+    """The positions a capture keeps, taken on the model's device before anything is copied to the CPU."""
+
+    queries_at: Tensor | None  # [batch, n], or None for every position
+    values_at: Tensor | None  # [batch, m], or None for no values
+    with_residual: bool
+
+    @staticmethod
+    def rows(tensor: Tensor, at: Tensor | None) -> Tensor:
+        """tensor [batch, pos, ...] at each row's positions `at` [batch, n]: [batch, n, ...]; all when None."""
+        if at is None:
+            return tensor
+        at = at.to(tensor.device)
+        return tensor[torch.arange(len(at), device=tensor.device)[:, None], at]
+
+
+def _capture_hooks(lens: "ModelLens", kept: dict[str, list[Tensor]], keeping: _Keeping) -> list["Hook"]:
+    """Hooks that append each layer's pattern rows and head outputs, and (asked for) values and the final residual."""
     n_heads, model = lens.n_heads, lens.model
 
     def keep_pattern(_module: nn.Module, _inputs: object, output: tuple[Tensor, Tensor | None]) -> None:
         if output[1] is not None:
-            kept["patterns"].append(output[1].detach().float().cpu())  # [batch, head, q_pos, k_pos]
+            rows = keeping.rows(output[1].detach().transpose(1, 2), keeping.queries_at)  # [batch, query, head, k_pos]
+            kept["patterns"].append(rows.transpose(1, 2).float().cpu())  # [batch, head, query, k_pos]
 
     def keep_head_outputs(_module: nn.Module, inputs: tuple[Tensor, ...]) -> None:
-        z = inputs[0].detach().float().cpu()  # [batch, pos, head * d_head]
-        kept["outputs"].append(z.reshape(*z.shape[:2], n_heads, -1))  # [batch, pos, head, d_head]
+        z = keeping.rows(inputs[0].detach(), keeping.queries_at).float().cpu()  # [batch, query, head * d_head]
+        kept["outputs"].append(z.reshape(*z.shape[:2], n_heads, -1))  # [batch, query, head, d_head]
 
     def keep_values(_module: nn.Module, _inputs: object, output: Tensor) -> None:
-        kept["values"].append(values_per_head(model, output.detach()).cpu())  # [batch, pos, head, d_head]
+        at_sources = keeping.rows(output.detach(), keeping.values_at)  # [batch, source, out]
+        kept["values"].append(values_per_head(model, at_sources).cpu())  # [batch, source, head, d_head]
 
     def keep_residual(_module: nn.Module, inputs: tuple[Tensor, ...]) -> None:
         kept["residual"].append(inputs[0].detach().float().cpu())  # [batch, pos, d_model]
 
-    hooks: list[Hook] = [(submodule(model, lens.family.final_norm), "pre", keep_residual)] if with_residual else []
+    final_norm = submodule(model, lens.family.final_norm)
+    hooks: list[Hook] = [(final_norm, "pre", keep_residual)] if keeping.with_residual else []
     for layer, module in enumerate(attention_modules(model)):
         hooks.append((module, "post", keep_pattern))
         hooks.append((projection(model, layer, "output_projection"), "pre", keep_head_outputs))
-        if with_values:
+        if keeping.values_at is not None:
             hooks.append((projection(model, layer, "value_projection"), "post", keep_values))
     return hooks
 
@@ -170,9 +234,9 @@ def head_contributions(lens: "ModelLens", captured: Captured, layer: int) -> Ten
 class CaptureCache:
     """The latest captures by their inputs, so that task detectors probing the same prompts share one forward pass.
 
-    The IOI detectors read the same prompts; run in registry order, each is
-    run once. A capture with values serves a request without. Captured
-    tensors are shared, so scores must not modify them.
+    The IOI detectors read the same prompts and positions; run in registry
+    order, each is run once. A capture serves any request for positions it
+    kept. Captured tensors are shared, so scores must not modify them.
     """
 
     def __init__(self, lens: "ModelLens", *, size: int = 2) -> None:
@@ -185,23 +249,33 @@ class CaptureCache:
         input_ids: Tensor,
         attention_mask: Tensor,
         *,
-        with_values: bool,
         answer_at: Tensor | None,
+        queries_at: Tensor | None,
+        values_at: Tensor | None,
         shared: bool,
     ) -> Captured:
         key = _inputs_key(input_ids, attention_mask, answer_at)
         found = self.entries.get(key) if shared else None
-        if found is not None and (found.values is not None or not with_values):
+        if found is not None and _serves(found, queries_at, values_at):
             self.entries.move_to_end(key)
             self.hits += 1
             return found
-        captured = capture(self.lens, input_ids, attention_mask, with_values=with_values, answer_at=answer_at)
+        captured = capture(
+            self.lens, input_ids, attention_mask, answer_at=answer_at, queries_at=queries_at, values_at=values_at
+        )
         if shared:
             self.entries[key] = captured
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
         return captured
+
+
+def _serves(found: Captured, queries_at: Tensor | None, values_at: Tensor | None) -> bool:
+    """Whether a capture kept every query position and every source position's values that a request names."""
+    queries_kept = found.queries_at is None or (queries_at is not None and _holds(found.queries_at, queries_at))
+    values_kept = values_at is None or (found.values_at is not None and _holds(found.values_at, values_at))
+    return queries_kept and values_kept
 
 
 def _inputs_key(input_ids: Tensor, attention_mask: Tensor, answer_at: Tensor | None) -> str:

@@ -71,12 +71,18 @@ class ModelLens:
         input_ids: Tensor,
         attention_mask: Tensor,
         *,
-        with_values: bool = False,
         answer_at: Tensor | None = None,
+        queries_at: Tensor | None = None,
+        values_at: Tensor | None = None,
     ) -> Captured:
-        """One forward pass, shared with any detector that asks for the same inputs (ingest.capture)."""
+        """One forward pass, shared with any detector that asks for the same inputs (ingest.capture.capture)."""
         return self.captures(
-            input_ids, attention_mask, with_values=with_values, answer_at=answer_at, shared=self.interventions == 0
+            input_ids,
+            attention_mask,
+            answer_at=answer_at,
+            queries_at=queries_at,
+            values_at=values_at,
+            shared=self.interventions == 0,
         )
 
     def plan(self, readings: list[Reading]) -> None:

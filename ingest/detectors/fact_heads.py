@@ -29,6 +29,15 @@ from ingest.lens import ModelLens
 RELATION_WORD = "capital"
 
 
+def recall_sources(lens: ModelLens, probe: TaskProbe) -> dict[str, Tensor]:
+    """Where each row's subject, relation and first word stand, [batch] each: the sources a fact head reads."""
+    word_at = {
+        name: (probe.input_ids == token_id(lens.tokenizer, word)).int().argmax(dim=1)
+        for name, word in (("relation", " " + RELATION_WORD), ("first", RECALL.split()[0]))
+    }
+    return {"subject": probe.answer_at - 1, **word_at}  # the subject's last token stands just before " is"
+
+
 def recall_margins(lens: ModelLens, captured: Captured, probe: TaskProbe) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Direct effects on logit(answer) - mean logit(common words), through the subject and through the relation.
 
@@ -37,13 +46,9 @@ def recall_margins(lens: ModelLens, captured: Captured, probe: TaskProbe) -> tup
     """
     words = common_word_tokens(lens.tokenizer)  # [n_words]
     direction = lens.unembedding[probe.answers] - lens.unembedding[words].mean(dim=0)  # [batch, d_model]
-    relation = token_id(lens.tokenizer, " " + RELATION_WORD)
-    sources = {
-        "subject": probe.answer_at - 1,  # the subject's last token stands just before " is"
-        "relation": (probe.input_ids == relation).int().argmax(dim=1),  # [batch]
-    }
+    sources = recall_sources(lens, probe)
     effects = []
-    for source_at in sources.values():
+    for source_at in (sources["subject"], sources["relation"]):
         parts = values_read_from(captured, probe.answer_at, source_at)
         effects.append(direct_effects(lens, captured, probe.answer_at, direction, parts))
     logits = captured.logits  # type: ignore[union-attr]  # [batch, vocab]
@@ -56,7 +61,6 @@ class FactHeadDetector(TaskDetector):
 
     method = "scoring"  # source-resolved direct logit attribution
     ablation_effect = "lowers"  # they write the recalled answer
-    needs_values = True  # what a head reads from the subject or the relation is its value vector there
     threshold = 0.1
     threshold_source = (
         "headatlas convention: Chughtai et al. rank heads by source-resolved attribution without a cut-off; 10% of "
@@ -68,12 +72,15 @@ class FactHeadDetector(TaskDetector):
     def task_inputs(self, tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
         return recall_prompts(tokenizer, seed=seed)
 
+    def sources_read(self, lens: ModelLens, probe: TaskProbe) -> Tensor:
+        """What a head reads from the subject, the relation or the first word is its value vector there."""
+        return torch.stack(list(recall_sources(lens, probe).values()), dim=1)  # [batch, 3]
+
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
         subject, relation, margin, direction = recall_margins(lens, captured, probe)
         scale = margin.mean().clamp(min=1e-6)  # per prompt over the mean margin: the prompts' mean is the share
         shares = {"subject": subject.transpose(0, 1) / scale, "relation": relation.transpose(0, 1) / scale}
-        first = (probe.input_ids == token_id(lens.tokenizer, RECALL.split()[0])).int().argmax(dim=1)  # [batch]
-        parts = values_read_from(captured, probe.answer_at, first)
+        parts = values_read_from(captured, probe.answer_at, recall_sources(lens, probe)["first"])
         control = direct_effects(lens, captured, probe.answer_at, direction, parts).transpose(0, 1) / scale
         return self.combine(shares), control.abs()  # [prompt, layer, head] each
 

@@ -69,7 +69,7 @@ class FunctionVectorDetector(TaskDetector):
         corrupted = icl_prompts(lens.tokenizer, seed=seed, shuffled=True)
         rows = torch.arange(len(probe.answer_at))
         task_of = rows // PER_TASK  # [batch]: prompts come task by task
-        at_last = captured.head_outputs[:, rows, probe.answer_at]  # [layer, batch, head, d_head]
+        at_last = captured.outputs_at(probe.answer_at)  # [layer, batch, head, d_head]
         task_means = torch.stack([at_last[:, task_of == t].mean(dim=1) for t in range(int(task_of.max()) + 1)])
         # task_means: [task, layer, head, d_head]
 

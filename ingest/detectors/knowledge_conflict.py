@@ -60,7 +60,12 @@ class ConflictDetector(TaskDetector):
 
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
         conflict = conflict_prompts(lens.tokenizer, seed=seed)
-        seen = lens.capture(conflict.input_ids, conflict.attention_mask, answer_at=conflict.answer_at)
+        seen = lens.capture(
+            conflict.input_ids,
+            conflict.attention_mask,
+            answer_at=conflict.answer_at,
+            queries_at=conflict.answer_at[:, None],
+        )
         pair, others = conflict.candidates[:, :2], conflict.candidates[:, 2:]
         effects = direct_effects(
             lens, seen, conflict.answer_at, token_directions(lens, *pair.T)

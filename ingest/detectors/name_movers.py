@@ -75,13 +75,17 @@ class IOIDetector(TaskDetector):
     # For s_inhibition, the one subclass that sets no method of its own: path patching, a form of activation
     # patching (its module should say so itself; tests/ingest/detectors/test_methods.py checks the label).
     method = "activation-patching"
-    needs_values = True  # direct effects through the IO read its value vectors
     threshold = SHARE
     threshold_source = SHARE_SOURCE
     baseline_description = BASELINE
 
     def task_inputs(self, tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
         return ioi_probes(tokenizer, seed=seed).clean
+
+    def sources_read(self, lens: ModelLens, probe: TaskProbe) -> Tensor:
+        """Direct effects through the IO read its value vectors."""
+        assert isinstance(probe, IOIProbe)
+        return probe.io_at[:, None]
 
     def parameters(self) -> dict[str, object]:
         return {"prompts": "IOI templates, ABBA and BABA", "metric": "logit(IO) - logit(S) at the last token"}
@@ -207,7 +211,7 @@ class BackupNameMoverDetector(IOIDetector):
 
     def ablated_alongside(self, lens: ModelLens, probe: TaskProbe, *, seed: int) -> list[tuple[int, int]]:
         """The name movers knocked out before the backups were scored: the backups are tested without them."""
-        captured = lens.capture(probe.input_ids, probe.attention_mask, answer_at=probe.answer_at, with_values=True)
+        captured = self.scoring_capture(lens, probe)
         answer, _ = name_direct_effects(lens, captured, probe)
         before = fraction_of(answer, logit_difference(captured.logits, probe))  # type: ignore[arg-type]
         return [(layer, head) for layer, head in (before >= SHARE).nonzero().tolist()]
@@ -221,9 +225,10 @@ class BackupNameMoverDetector(IOIDetector):
             unscored = torch.full_like(before, float("nan"))
             return unscored, unscored
         corrupted = ioi_probes(lens.tokenizer, seed=seed).corrupted
-        means = lens.capture(
-            corrupted.input_ids, corrupted.attention_mask
-        ).head_outputs  # [layer, batch, pos, head, d_head]
+        at_answer = lens.capture(
+            corrupted.input_ids, corrupted.attention_mask, queries_at=corrupted.answer_at[:, None]
+        ).outputs_at(corrupted.answer_at)  # [layer, batch, head, d_head]
+        means = at_answer.mean(dim=1)  # [layer, head, d_head]: the mean over ABC prompts
         growth = self._growth(lens, probe, means, movers, before, total)
         decoys = _random_heads_like(movers, before.shape, seed=seed)
         control = self._growth(lens, probe, means, decoys, before, total)
@@ -231,15 +236,12 @@ class BackupNameMoverDetector(IOIDetector):
         excluded = (before >= SHARE) | (-before >= SHARE) | copy_suppression_heads(lens)
         return growth.masked_fill(excluded, float("nan")), control
 
-    @staticmethod
     def _growth(
-        lens: ModelLens, probe: TaskProbe, means: Tensor, heads: list[list[int]], before: Tensor, total: Tensor
+        self, lens: ModelLens, probe: TaskProbe, means: Tensor, heads: list[list[int]], before: Tensor, total: Tensor
     ) -> Tensor:
         """How much each head's direct-effect share grows when `heads` are mean-ablated at the last position."""
-        rows = torch.arange(probe.input_ids.shape[0])
-        replacement = means[:, rows, probe.answer_at].mean(dim=1)  # [layer, head, d_head]: mean over ABC prompts
-        with replaced_head_outputs(lens, heads, replacement, probe.answer_at):
-            ablated = lens.capture(probe.input_ids, probe.attention_mask, answer_at=probe.answer_at, with_values=True)
+        with replaced_head_outputs(lens, heads, means, probe.answer_at):
+            ablated = self.scoring_capture(lens, probe)
             answer, _ = name_direct_effects(lens, ablated, probe)
         return fraction_of(answer, total) - before
 

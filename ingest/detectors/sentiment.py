@@ -68,8 +68,7 @@ def attention_to_adjective(captured: Captured, probe: TaskProbe) -> Tensor:
     keys = torch.zeros(probe.input_ids.shape, dtype=torch.bool)
     for row, (start, end) in enumerate(spans.tolist()):
         keys[row, start:end] = True
-    rows = torch.arange(len(spans))
-    pattern = captured.patterns.permute(1, 3, 0, 2, 4)[rows, spans[:, 1]]  # [batch, layer, head, k_pos]
+    pattern = captured.pattern_from(spans[:, 1]).transpose(0, 1)  # [batch, layer, head, k_pos]
     return (pattern * keys[:, None, None]).sum(-1).mean(dim=0)  # [layer, head]
 
 
@@ -90,9 +89,14 @@ class SentimentSummarizerDetector(TaskDetector):
     def task_inputs(self, tokenizer, *, seed: int) -> TaskProbe:  # type: ignore[no-untyped-def]
         return reviews(tokenizer, seed=seed, neutral=False)
 
+    def queries_read(self, probe: TaskProbe) -> Tensor:
+        """[batch, 2]: the answer's rows (the confirmation's means) and those of the full stop after the adjective."""
+        assert isinstance(probe, ReviewProbe)
+        return torch.stack([probe.answer_at, probe.adjective_spans[:, 1]], dim=1)
+
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
         control = reviews(lens.tokenizer, seed=seed, neutral=True)
-        neutral = lens.capture(control.input_ids, control.attention_mask)
+        neutral = lens.capture(control.input_ids, control.attention_mask, queries_at=control.adjective_spans[:, 1:])
         return attention_to_adjective(captured, probe), attention_to_adjective(neutral, control)
 
     def parameters(self) -> dict[str, object]:
@@ -105,7 +109,6 @@ class SummaryReaderDetector(TaskDetector):
     head_type = "summary-reader"
     method = "scoring"  # source-resolved direct logit attribution
     ablation_effect = "lowers"  # they write the sentiment read from the summary into the answer
-    needs_values = True  # what a head reads from the full stop is its value vector there
     threshold = 0.1
     threshold_source = (
         "headatlas convention: Tigges et al. patch the summary position without a per-head cut-off; 10% of the "
@@ -125,9 +128,14 @@ class SummaryReaderDetector(TaskDetector):
             parts = values_read_from(captured, probe.answer_at, source_at)  # [layer, batch, head, d_head]
             return direct_effects(lens, captured, probe.answer_at, direction, parts).mean(dim=1) / margin
 
-        first_word = torch.full_like(probe.answer_at, len(bos_prefix(lens.tokenizer)))
+        full_stop, first_word = self.sources_read(lens, probe).T
+        return read_from(full_stop), read_from(first_word).abs()
+
+    def sources_read(self, lens: ModelLens, probe: TaskProbe) -> Tensor:
+        """[batch, 2]: a head reads its value vectors at the full stop, and at the first word (the control)."""
         assert isinstance(probe, ReviewProbe)
-        return read_from(probe.adjective_spans[:, 1]), read_from(first_word).abs()
+        first_word = torch.full_like(probe.answer_at, len(bos_prefix(lens.tokenizer)))
+        return torch.stack([probe.adjective_spans[:, 1], first_word], dim=1)
 
 
 @hookimpl

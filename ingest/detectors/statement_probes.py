@@ -192,8 +192,8 @@ class StatementProbeDetector(TaskDetector):
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
         input_ids, mask, labels = self.statements(lens.tokenizer, seed=seed)
         last = mask.sum(1) - 1  # [batch]
-        outputs = lens.capture(input_ids, mask).head_outputs  # [layer, batch, pos, head, d_head]
-        features = outputs[:, torch.arange(len(last)), last]  # [layer, batch, head, d_head]
+        captured = lens.capture(input_ids, mask, queries_at=last[:, None])
+        features = captured.outputs_at(last)  # [layer, batch, head, d_head]
         shuffled = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed + 1))]
         control = probe_accuracy(features, shuffled, seed=seed).clamp(min=chance_floor(len(labels)))
         return probe_accuracy(features, labels, seed=seed), control

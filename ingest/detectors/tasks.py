@@ -87,11 +87,18 @@ class TaskDetector(Detector):
     """
 
     ablation_effect: ClassVar[Direction | None] = None
-    needs_values: ClassVar[bool] = False  # whether scoring reads value vectors (ingest.attribution.values_read_from)
 
     @abstractmethod
     def task_inputs(self, tokenizer: PreTrainedTokenizerBase, *, seed: int) -> TaskProbe:
         """Seeded prompts of the task."""
+
+    def queries_read(self, probe: TaskProbe) -> Tensor:
+        """[batch, n]: the query positions whose pattern rows and head outputs scoring reads; the answer's."""
+        return probe.answer_at[:, None]
+
+    def sources_read(self, lens: ModelLens, probe: TaskProbe) -> Tensor | None:
+        """[batch, n]: the source positions whose value vectors scoring reads (values_read_from); None for none."""
+        return None
 
     @abstractmethod
     def score_heads(self, lens: ModelLens, captured: Captured, probe: TaskProbe, *, seed: int) -> tuple[Tensor, Tensor]:
@@ -101,6 +108,16 @@ class TaskDetector(Detector):
         """Heads ablated in every condition of the confirmation, the clean one included (backups: the name movers)."""
         return []
 
+    def scoring_capture(self, lens: ModelLens, probe: TaskProbe) -> Captured:
+        """The pass scoring reads: logits at the answer, and the query rows and values this detector reads."""
+        return lens.capture(
+            probe.input_ids,
+            probe.attention_mask,
+            answer_at=probe.answer_at,
+            queries_at=self.queries_read(probe),
+            values_at=self.sources_read(lens, probe),
+        )
+
     def confirmation_probe(self, lens: ModelLens, *, seed: int) -> TaskProbe:
         """The prompts whose answer margin the heads found should move: the task's, unless scored on others."""
         return self.task_inputs(lens.tokenizer, seed=seed)
@@ -109,9 +126,10 @@ class TaskDetector(Detector):
         if self.ablation_effect is None:
             return None
         probe = self.confirmation_probe(lens, seed=seed)
-        captured = lens.capture(probe.input_ids, probe.attention_mask, answer_at=probe.answer_at)
-        rows = torch.arange(len(probe.answer_at))
-        means = captured.head_outputs[:, rows, probe.answer_at].mean(dim=1)  # [layer, head, d_head]: the task's mean
+        captured = lens.capture(
+            probe.input_ids, probe.attention_mask, answer_at=probe.answer_at, queries_at=probe.answer_at[:, None]
+        )
+        means = captured.outputs_at(probe.answer_at).mean(dim=1)  # [layer, head, d_head]: the task's mean
         alongside = self.ablated_alongside(lens, probe, seed=seed)
 
         def margin_with(sets: list[list[Head]]) -> Tensor:
@@ -135,9 +153,7 @@ class TaskDetector(Detector):
         clock = time.perf_counter()
         probe = self.task_inputs(lens.tokenizer, seed=seed)
         built = time.perf_counter()
-        captured = lens.capture(
-            probe.input_ids, probe.attention_mask, answer_at=probe.answer_at, with_values=self.needs_values
-        )
+        captured = self.scoring_capture(lens, probe)
         forward = time.perf_counter()
         task = task_accuracy(captured.logits, probe)  # type: ignore[arg-type]  # asked for with answer_at
         timings = {"inputs": built - clock, "forward": forward - built}
@@ -186,8 +202,7 @@ def attention_from_answer(captured: Captured, probe: TaskProbe, keys: Tensor) ->
 
 def attention_from_answer_by_prompt(captured: Captured, probe: TaskProbe, keys: Tensor) -> Tensor:
     """Each row's attention from its answer position onto its marked keys: [batch, layer, head]."""
-    rows = torch.arange(len(probe.answer_at))
-    pattern = captured.patterns.permute(1, 3, 0, 2, 4)[rows, probe.answer_at]  # [batch, layer, head, k_pos]
+    pattern = captured.pattern_from(probe.answer_at).transpose(0, 1)  # [batch, layer, head, k_pos]
     return (pattern * keys[:, None, None]).sum(-1)
 
 

@@ -65,11 +65,12 @@ def test_what_a_head_reads_from_each_position_adds_up_to_its_output(model_type: 
     lens = ModelLens(tiny(model_type), tokenizer=None)  # type: ignore[arg-type]
     input_ids = torch.randint(0, 64, (2, 7))
     answer_at = torch.tensor([6, 4])
-    captured = capture(lens, input_ids, torch.ones_like(input_ids), answer_at=answer_at, with_values=True)
-    parts = sum(
-        values_read_from(captured, answer_at, torch.tensor([k, k])) for k in range(5)
-    )  # positions 0-4 are all both rows can see
-    whole = captured.head_outputs[:, torch.arange(2), answer_at]  # [layer, batch, head, d_head]
+    seen = torch.arange(5).expand(2, 5)  # positions 0-4 are all both rows can see
+    captured = capture(
+        lens, input_ids, torch.ones_like(input_ids), answer_at=answer_at, queries_at=answer_at[:, None], values_at=seen
+    )
+    parts = sum(values_read_from(captured, answer_at, torch.tensor([k, k])) for k in range(5))
+    whole = captured.outputs_at(answer_at)  # [layer, batch, head, d_head]
     assert torch.allclose(parts[:, 1], whole[:, 1], atol=ATOL)  # row 1 answers at position 4
 
 
@@ -80,7 +81,7 @@ def test_value_weights_reproduce_the_values_the_forward_pass_computes(model_type
     normed = {}
     norm = getattr(blocks(lens.model)[1], FAMILIES[model_type].attention_norm)
     norm.register_forward_hook(lambda _m, _i, out: normed.__setitem__("x", out))
-    captured = capture(lens, input_ids, torch.ones_like(input_ids), with_values=True)
+    captured = capture(lens, input_ids, torch.ones_like(input_ids), values_at=torch.arange(5)[None])
     matrix, bias = value_weights(lens.model, 1)  # [kv_head * d_head, d_model]
     values = normed["x"][0] @ matrix.T + (bias if bias is not None else 0)  # [pos, kv_head * d_head]
     n_kv = n_kv_heads(lens.model)

@@ -34,14 +34,27 @@ def test_other_inputs_are_captured_anew() -> None:
 
 def test_a_capture_with_values_serves_a_request_without() -> None:
     lens = tiny_lens()
-    with_values = lens.capture(*inputs(0), with_values=True)
+    with_values = lens.capture(*inputs(0), values_at=torch.tensor([[1], [2]]))
     assert lens.capture(*inputs(0)) is with_values
 
 
 def test_a_capture_without_values_does_not_serve_one_with() -> None:
     lens = tiny_lens()
     lens.capture(*inputs(0))
-    assert lens.capture(*inputs(0), with_values=True).values is not None
+    assert lens.capture(*inputs(0), values_at=torch.tensor([[1], [2]])).values is not None
+
+
+def test_a_capture_of_every_position_serves_a_request_for_some() -> None:
+    lens = tiny_lens()
+    whole = lens.capture(*inputs(0))
+    assert lens.capture(*inputs(0), queries_at=torch.tensor([[5], [3]])) is whole
+
+
+def test_a_capture_of_some_positions_does_not_serve_a_request_for_others() -> None:
+    lens = tiny_lens()
+    some = lens.capture(*inputs(0), queries_at=torch.tensor([[5], [3]]), values_at=torch.tensor([[1], [2]]))
+    assert lens.capture(*inputs(0), queries_at=torch.tensor([[5, 4], [3, 3]])) is not some
+    assert lens.capture(*inputs(0), values_at=torch.tensor([[0], [2]])) is not some
 
 
 def test_only_the_latest_captures_are_kept() -> None:
