@@ -263,7 +263,7 @@ def _cited_papers(session: Session, link, owner_column, owner_id: int | None) ->
     query = (
         select(m.Paper).join(link, link.paper_id == m.Paper.id).where(owner_column == owner_id).order_by(link.position)
     )
-    return [_paper_ref(paper) for paper in session.exec(query)]
+    return [paper_ref(paper) for paper in session.exec(query)]
 
 
 def _head_type_query():  # type: ignore[no-untyped-def]
@@ -286,7 +286,7 @@ def _head_type_summary(head_type: m.HeadType, stage: m.Stage, mechanism: m.Mecha
     )
 
 
-def _paper_ref(paper: m.Paper) -> PaperRef:
+def paper_ref(paper: m.Paper) -> PaperRef:
     return PaperRef(key=paper.key, title=paper.title, year=paper.year, venue=paper.venue, url=paper.url)
 
 
@@ -407,7 +407,7 @@ def _cited_papers_by_owner(session: Session, link, owner_column) -> dict[int, li
     cited: dict[int, list[PaperRef]] = {}
     query = select(owner_column, m.Paper).join(link, link.paper_id == m.Paper.id).order_by(link.position)
     for owner_id, paper in session.exec(query):
-        cited.setdefault(owner_id, []).append(_paper_ref(paper))
+        cited.setdefault(owner_id, []).append(paper_ref(paper))
     return cited
 
 

@@ -208,6 +208,54 @@ class ReportedHead(SQLModel, table=True):
     origin: str = "knowledge"  # knowledge (the reviewed files) | submission (the API)
 
 
+# --- Published head lists ----------------------------------------------------
+
+
+# A published head list's source: where it comes from, under what licence, in which index convention.
+class Dataset(SQLModel, table=True):
+    __tablename__ = "dataset"
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, index=True)
+    name: str
+    paper_id: int = Field(foreign_key="paper.id", index=True)
+    repository: str  # owner/name on GitHub
+    source_commit: str  # the commit the lists were read at
+    licence_spdx: str | None = None  # None when the source states no licence (licence_note says so)
+    licence_note: str
+    format: str  # a catalog.head_list_formats name
+    index_unit: str  # query-head | kv-head
+    index_base: int  # the files' own base; heads are stored 0-based
+    index_evidence: str
+    score_meaning: str
+    reduced: str | None = None  # what the reviewed files keep of the source's, or None when verbatim
+
+
+# One dataset's list for one model, from one file.
+class DatasetList(SQLModel, table=True):
+    __tablename__ = "dataset_list"
+    __table_args__ = (UniqueConstraint("dataset_id", "file"),)
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: int = Field(foreign_key="dataset.id", index=True)
+    model_id: int = Field(foreign_key="model.id", index=True)
+    file: str
+    source_path: str
+    note: str | None = None
+
+
+# One head of a published list, 0-based in the list's unit: a query head, or a KV head for per-KV-head lists.
+class DatasetHead(SQLModel, table=True):
+    __tablename__ = "dataset_head"
+    __table_args__ = (UniqueConstraint("list_id", "layer", "head", "head_type_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="dataset_list.id", index=True)
+    head_type_id: int = Field(foreign_key="head_type.id", index=True)
+    layer: int
+    head: int
+    rank: int  # the head's place in its file, from 0: some lists are in rank order and carry no score
+    score: float | None = None
+    label: str | None = None  # the head's class in the list, for lists with classes
+
+
 # --- Our verification --------------------------------------------------------
 
 

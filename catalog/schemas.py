@@ -165,6 +165,59 @@ class BenchmarkPublic(BaseModel):
     papers: list[PaperRef]
 
 
+# One model's list in a published dataset.
+class DatasetListPublic(BaseModel):
+    model: str
+    file: str
+    source_path: str
+    note: str | None
+    heads: int
+    scored: int  # how many of its heads carry a score
+
+
+# A published head list: where it comes from and how its indices are meant.
+class DatasetSummary(BaseModel):
+    slug: str
+    name: str
+    paper: PaperRef
+    repository: str
+    commit: str
+    licence_spdx: str | None
+    licence_note: str
+    format: str
+    index_unit: str  # query-head | kv-head
+    index_base: int
+    head_types: list[str]
+    models: list[str]
+    n_lists: int
+    n_heads: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def source_url(self) -> str:
+        return f"https://github.com/{self.repository}/tree/{self.commit}"
+
+
+class DatasetPublic(DatasetSummary):
+    index_evidence: str
+    score_meaning: str
+    reduced: str | None
+    lists: list[DatasetListPublic]
+
+
+# One head of a published list, 0-based in the list's unit.
+class DatasetHeadPublic(BaseModel):
+    model: str
+    file: str
+    unit: str  # query-head | kv-head: a KV head stands for every query head of its group
+    layer: int
+    head: int
+    head_type: str
+    rank: int
+    score: float | None
+    label: str | None
+
+
 # How much the catalog holds, table by table.
 class CatalogSummary(BaseModel):
     counts: dict[str, int]
@@ -237,6 +290,7 @@ API_PATHS = {
     "mechanism": "/api/v1/mechanisms/{slug}",
     "method": "/api/v1/methods/{slug}",
     "benchmark": "/api/v1/benchmarks/{slug}",
+    "dataset": "/api/v1/datasets/{slug}",
     "model": "/api/v1/models/{slug}",
 }
 
@@ -490,6 +544,14 @@ class MethodsPage(Page[MethodPublic]):
 
 
 class BenchmarksPage(Page[BenchmarkPublic]):
+    pass
+
+
+class DatasetsPage(Page[DatasetSummary]):
+    pass
+
+
+class DatasetHeadsPage(Page[DatasetHeadPublic]):
     pass
 
 

@@ -13,7 +13,7 @@ import click
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from catalog import crud
+from catalog import crud, datasets
 from catalog.search import SEARCH_KINDS, search
 from catalog.settings import Settings, get_settings
 from cli import text
@@ -134,6 +134,22 @@ def show_command(settings, name: str, as_json: bool) -> None:  # type: ignore[no
     print_result(entry, as_json, text.entry)
 
 
+@main.command("datasets")
+@json_option
+@click.pass_obj
+def datasets_command(settings, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """List the published head lists: source, licence, index convention and how many heads.
+
+    \b
+    Example:
+      headatlas datasets
+      headatlas show duo-attention-gates
+    """
+    with catalog_session(settings) as session:
+        found = datasets.list_datasets(session=session)
+    print_result(found, as_json, text.datasets)
+
+
 @main.command("heads")
 @click.option("--stage", help="Stage code, e.g. ICI.")
 @click.option("--mechanism", help="Mechanism slug, e.g. ici-syntactic-information.")
@@ -170,6 +186,7 @@ SHOW_LOOKUPS: list[Callable[[Session, str], BaseModel]] = [
     lambda s, n: crud.get_mechanism(session=s, slug=n),
     lambda s, n: crud.get_method(session=s, slug=n),
     lambda s, n: crud.get_benchmark(session=s, slug=n),
+    lambda s, n: datasets.get_dataset(session=s, slug=n),
 ]
 
 

@@ -4,6 +4,8 @@ from pydantic import BaseModel
 
 from catalog.schemas import (
     CatalogSummary,
+    DatasetPublic,
+    DatasetSummary,
     HeadTypePublic,
     ModelVerification,
     PaperPublic,
@@ -41,9 +43,36 @@ def reported_heads(heads: list[ReportedHeadPublic]) -> str:
     return table(["model", "head", "as printed", "head type", "paper", "where"], rows) + f"\n{len(heads)} heads"
 
 
+def datasets(found: list[DatasetSummary]) -> str:
+    if not found:
+        return "No dataset: run `headatlas ingest knowledge`."
+    rows = [
+        (d.slug, d.repository, d.commit[:8], d.licence_spdx or "none stated", d.index_unit, len(d.models), d.n_heads)
+        for d in found
+    ]
+    total = sum(d.n_heads for d in found)
+    return table(["dataset", "source", "commit", "licence", "unit", "models", "heads"], rows) + f"\n{total} heads"
+
+
+def dataset(d: DatasetPublic) -> str:
+    lines = [
+        f"{d.name}  [{d.slug}]",
+        f"Paper: {d.paper.key}   Source: {d.source_url}",
+        f"Licence: {d.licence_spdx or 'none stated'}: {d.licence_note}",
+        f"Format: {d.format}   Index: {d.index_base}-based, per {d.index_unit} ({d.index_evidence})",
+        f"Score: {d.score_meaning}",
+        f"Kept: {d.reduced or 'the source files, verbatim'}",
+        "",
+        table(["model", "file", "heads", "scored"], [(e.model, e.file, e.heads, e.scored) for e in d.lists]),
+    ]
+    return "\n".join(lines)
+
+
 def entry(data: BaseModel) -> str:
     if isinstance(data, HeadTypePublic):
         return head_type(data)
+    if isinstance(data, DatasetPublic):
+        return dataset(data)
     if isinstance(data, PaperPublic):
         return paper(data)
     return "\n".join(f"{key}: {_flat(value)}" for key, value in data.model_dump().items())

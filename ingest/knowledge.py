@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.knowledge_datasets import LoadedDataset, check_dataset, load_datasets
 from ingest.knowledge_files import (
     BenchmarksFile,
     HeadTypeEntry,
@@ -15,6 +16,7 @@ from ingest.knowledge_files import (
     PapersFile,
     ReportedHeadsFile,
     StagesFile,
+    check_known,
     parse_head_index,
     read_file,
 )
@@ -40,6 +42,7 @@ class Knowledge:
     benchmarks: BenchmarksFile
     models: ModelsFile
     reported_heads: list[ReportedHeadsSource]
+    datasets: list[LoadedDataset]
 
 
 def load_knowledge(directory: Path) -> Knowledge:
@@ -68,6 +71,7 @@ def load_knowledge(directory: Path) -> Knowledge:
         benchmarks=_read(directory, "benchmarks.yaml", BenchmarksFile),
         models=_read(directory, "models.yaml", ModelsFile),
         reported_heads=reported,
+        datasets=load_datasets(directory),
     )
     check_references(knowledge)
     return knowledge
@@ -115,13 +119,13 @@ def check_references(knowledge: Knowledge) -> None:
             raise KnowledgeError(f"{where}, field 'extension_note': an extension must say why it sits here")
         if entry.source != "survey-figure" and entry.survey_families:
             raise KnowledgeError(f"{where}, field 'survey_families': only the survey figure's head types have them")
-        _check_known(where, "papers", entry.papers, papers, "papers.yaml")
-        _check_known(where, "related", [r.slug for r in entry.related], head_types, "head_types/")
+        check_known(where, "papers", entry.papers, papers, "papers.yaml")
+        check_known(where, "related", [r.slug for r in entry.related], head_types, "head_types/")
 
     for family in knowledge.methods.families:
         for kind in family.kinds:
             for method in kind.methods:
-                _check_known(
+                check_known(
                     f"methods.yaml: method {method.slug!r}",
                     "papers",
                     method.papers,
@@ -129,7 +133,7 @@ def check_references(knowledge: Knowledge) -> None:
                     "papers.yaml",
                 )
     for benchmark in knowledge.benchmarks.benchmarks:
-        _check_known(
+        check_known(
             f"benchmarks.yaml: benchmark {benchmark.slug!r}",
             "papers",
             benchmark.papers,
@@ -140,17 +144,20 @@ def check_references(knowledge: Knowledge) -> None:
     models = {m.slug: m for m in knowledge.models.models}
     for source in knowledge.reported_heads:
         _check_reported(source, papers, head_types, models)
+    _check_unique("datasets/", "dataset slug", (d.content.slug for d in knowledge.datasets))
+    for dataset in knowledge.datasets:
+        check_dataset(dataset, papers, head_types, models)
 
 
 def _check_reported(source: ReportedHeadsSource, papers: set[str], head_types: set[str], models: dict) -> None:  # type: ignore[type-arg]
     content = source.content
-    _check_known(source.name, "paper", [content.paper], papers, "papers.yaml")
-    _check_known(source.name, "model", [content.model], set(models), "models.yaml")
+    check_known(source.name, "paper", [content.paper], papers, "papers.yaml")
+    check_known(source.name, "model", [content.model], set(models), "models.yaml")
     model = models[content.model]
     seen: set[tuple[str, int, int]] = set()
     for group in content.groups:
         where = f"{source.name}: group {group.head_type!r}"
-        _check_known(where, "head_type", [group.head_type], head_types, "head_types/")
+        check_known(where, "head_type", [group.head_type], head_types, "head_types/")
         for head in group.heads:
             text = head if isinstance(head, str) else head.index
             try:
@@ -172,12 +179,6 @@ def _check_unique(file: str, what: str, values: Iterable[str]) -> None:
     repeated = sorted(value for value, n in Counter(values).items() if n > 1)
     if repeated:
         raise KnowledgeError(f"{file}: {what} given more than once: {', '.join(repeated)}")
-
-
-def _check_known(where: str, field: str, values: list[str], known: set[str], home: str) -> None:
-    unknown = [value for value in values if value not in known]
-    if unknown:
-        raise KnowledgeError(f"{where}, field '{field}': unknown {', '.join(map(repr, unknown))}; not in {home}")
 
 
 def _names_and_aliases(head_types: list[HeadTypeEntry]) -> Iterable[str]:

@@ -233,6 +233,58 @@ class ReportedHeadsFile(Strict):
     groups: list[ReportedGroup] = Field(min_length=1)
 
 
+# --- datasets/<slug>/dataset.yaml --------------------------------------------------
+
+IndexUnit = Literal["query-head", "kv-head"]
+# A GitHub repository as owner/name.
+Repository = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+CommitHash = Annotated[str, Field(pattern=r"^[0-9a-f]{40}$")]
+
+
+class DatasetSource(Strict):
+    repository: Repository
+    commit: CommitHash
+
+
+class Licence(Strict):
+    spdx: str | None  # None: the source states no licence, which `note` must say
+    note: Text
+
+
+class DatasetIndex(Strict):
+    unit: IndexUnit
+    base: Literal[0, 1]
+    evidence: Text  # how the convention was established from the source's code
+
+
+class DatasetList(Strict):
+    model: ModelSlug
+    file: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.=-]*$")]  # beside dataset.yaml
+    source_path: Text
+    note: str | None = None
+
+
+class DatasetFile(Strict):
+    slug: Slug
+    name: Text
+    paper: PaperKey
+    source: DatasetSource
+    licence: Licence
+    format: Text
+    index: DatasetIndex
+    head_type: Slug | None = None  # every head's type, or
+    classes: dict[Text, Slug] | None = None  # the type of each class a labelled list gives
+    score: Text
+    reduced: str | None  # what was kept of the source's files, or None when they are copied verbatim
+    lists: list[DatasetList] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_way_to_type(self) -> "DatasetFile":
+        if (self.head_type is None) == (self.classes is None):
+            raise ValueError("give either head_type (one type for every head) or classes (a type per class)")
+        return self
+
+
 # --- Reading -------------------------------------------------------------------------
 
 FileModel = TypeVar("FileModel", bound=BaseModel)
@@ -293,3 +345,10 @@ def parse_head_index(text: str) -> tuple[int, int]:
         raise ValueError(f"head index {text!r} is not of the form 9.9, L9H9 or (9, 9)")
     layer, head = (int(group) for group in match.groups() if group is not None)
     return layer, head
+
+
+def check_known(where: str, field: str, values: list[str], known: set[str], home: str) -> None:
+    """Every value must be defined in `home`; the error names them all."""
+    unknown = [value for value in values if value not in known]
+    if unknown:
+        raise KnowledgeError(f"{where}, field '{field}': unknown {', '.join(map(repr, unknown))}; not in {home}")

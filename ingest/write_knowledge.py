@@ -9,6 +9,9 @@ from catalog.db import transaction, upgrade
 from catalog.models import (
     Benchmark,
     BenchmarkPaper,
+    Dataset,
+    DatasetHead,
+    DatasetList,
     Head,
     HeadType,
     HeadTypeFamily,
@@ -26,7 +29,7 @@ from catalog.models import (
 from catalog.search import rebuild_search_index
 from catalog.sync import Syncer, TableCount
 from ingest.knowledge import Knowledge, load_knowledge
-from ingest.knowledge_files import parse_head_index
+from ingest.knowledge_files import DatasetFile, parse_head_index
 
 
 def write_knowledge(session: Session, knowledge: Knowledge) -> dict[str, TableCount]:
@@ -44,13 +47,15 @@ def write_knowledge(session: Session, knowledge: Knowledge) -> dict[str, TableCo
     _sync_benchmarks(syncer, knowledge, papers)
     # Verification adds models and heads of its own: the knowledge never deletes them.
     models = syncer.sync(Model, ("slug",), [m.model_dump() for m in knowledge.models.models], keep_others=True)
-    heads = _id_map(syncer.sync(Head, ("model_id", "layer", "head"), _head_rows(models.values()), keep_others=True))
+    headed = [model for model in models.values() if model.slug not in _named_only_by_datasets(knowledge)]
+    heads = _id_map(syncer.sync(Head, ("model_id", "layer", "head"), _head_rows(headed), keep_others=True))
     syncer.sync(
         ReportedHead,
         ("head_id", "head_type_id", "paper_id"),
         _reported_head_rows(knowledge, _id_map(models), heads, head_types, papers),
         scope={"origin": "knowledge"},
     )
+    _sync_datasets(syncer, knowledge, _id_map(models), head_types, papers)
     syncer.delete_stale()
     syncer.counts["search_document"] = rebuild_search_index(session)
     return syncer.counts
@@ -182,6 +187,12 @@ def _sync_paper_links(syncer: Syncer, link, owner_column: str, owners: dict, pap
     )
 
 
+def _named_only_by_datasets(knowledge: Knowledge) -> set[str]:
+    """Models that only published lists name: their heads live in the lists, in each list's own unit."""
+    listed = {loaded.entry.model for dataset in knowledge.datasets for loaded in dataset.lists}
+    return listed - {source.content.model for source in knowledge.reported_heads}
+
+
 def _head_rows(models) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
     """Every query head of every model, so that reports and scores share one row per head."""
     return [
@@ -215,6 +226,61 @@ def _reported_head_rows(knowledge: Knowledge, models: dict, heads: dict, head_ty
                     }
                 )
     return rows
+
+
+def _sync_datasets(syncer: Syncer, knowledge: Knowledge, models: dict, head_types: dict, papers: dict) -> None:  # type: ignore[type-arg]
+    """Each published list and its heads, in the list's own unit; the heads' classes give their types."""
+    rows = [_dataset_row(loaded.content, papers) for loaded in knowledge.datasets]
+    datasets = _id_map(syncer.sync(Dataset, ("slug",), rows))
+    list_rows = [
+        {
+            "dataset_id": datasets[loaded.content.slug],
+            "model_id": models[listed.entry.model],
+            "file": listed.entry.file,
+            "source_path": listed.entry.source_path,
+            "note": listed.entry.note,
+        }
+        for loaded in knowledge.datasets
+        for listed in loaded.lists
+    ]
+    lists = _id_map(syncer.sync(DatasetList, ("dataset_id", "file"), list_rows))
+    head_rows = []
+    for loaded in knowledge.datasets:
+        content = loaded.content
+        for listed in loaded.lists:
+            list_id = lists[(datasets[content.slug], listed.entry.file)]
+            for rank, head in enumerate(listed.heads):
+                head_type = content.head_type or (content.classes or {})[head.label]  # type: ignore[index]
+                head_rows.append(
+                    {
+                        "list_id": list_id,
+                        "head_type_id": head_types[head_type],
+                        "layer": head.layer,
+                        "head": head.head,
+                        "rank": rank,
+                        "score": head.score,
+                        "label": head.label,
+                    }
+                )
+    syncer.sync(DatasetHead, ("list_id", "layer", "head", "head_type_id"), head_rows)
+
+
+def _dataset_row(content: DatasetFile, papers: dict) -> dict:  # type: ignore[type-arg]
+    return {
+        "slug": content.slug,
+        "name": content.name,
+        "paper_id": papers[content.paper],
+        "repository": content.source.repository,
+        "source_commit": content.source.commit,
+        "licence_spdx": content.licence.spdx,
+        "licence_note": content.licence.note,
+        "format": content.format,
+        "index_unit": content.index.unit,
+        "index_base": content.index.base,
+        "index_evidence": content.index.evidence,
+        "score_meaning": content.score,
+        "reduced": content.reduced,
+    }
 
 
 def ingest_knowledge(engine: Engine, directory: Path) -> dict[str, TableCount]:

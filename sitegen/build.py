@@ -28,6 +28,7 @@ from sitegen.pages import (
     Page,
     api_reference,
     benchmarks,
+    datasets,
     head_types,
     home,
     matrix,
@@ -44,7 +45,7 @@ DEFAULT_DOCS_DIR = SITE_PROJECT / "generated"
 # A generated docs folder carries this file, so that a rebuild only ever wipes a folder it made.
 MARKER = ".headatlas-generated"
 # The kinds of page drawn from the catalog, in the order they are written.
-PAGE_KINDS = (home, stages, head_types, models, papers, methods, benchmarks, matrix)
+PAGE_KINDS = (home, stages, head_types, models, papers, methods, benchmarks, datasets, matrix)
 
 logger = logging.getLogger(__name__)
 

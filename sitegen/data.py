@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from catalog import crud, verification
+from catalog import crud, datasets, verification
 from catalog.matrix import transferability_matrix
 from catalog.pages import MethodFamilyPublic, list_method_families
 from catalog.schemas import (
     BenchmarkPublic,
     CatalogSummary,
+    DatasetHeadPublic,
+    DatasetPublic,
     HeadPublic,
     HeadTypeDetail,
     MethodPublic,
@@ -71,6 +73,18 @@ class ModelData:
 
 
 @dataclass(frozen=True)
+class DatasetData:
+    """A published head list, with the heads the site shows of each of its lists."""
+
+    dataset: DatasetPublic
+    top: dict[str, list[DatasetHeadPublic]]  # file -> its first heads, by score where it has scores, else file order
+
+
+# How many heads a dataset page shows per list.
+TOP_HEADS = 10
+
+
+@dataclass(frozen=True)
 class SiteData:
     """The whole catalog as the site needs it, in the survey's reading order."""
 
@@ -82,6 +96,7 @@ class SiteData:
     method_families: list[MethodFamilyPublic]
     methods: list[MethodPublic]
     benchmarks: list[BenchmarkPublic]
+    datasets: list[DatasetData]
     matrix: TransferabilityMatrix
     _head_types: dict[str, HeadTypeDetail] = field(init=False, repr=False)
     _models: dict[str, ModelData] = field(init=False, repr=False)
@@ -139,8 +154,20 @@ def read_site_data(session: Session) -> SiteData:
         method_families=list_method_families(session=session),
         methods=crud.list_methods(session=session),
         benchmarks=crud.list_benchmarks(session=session),
+        datasets=[_dataset_data(session, d.slug) for d in datasets.list_datasets(session=session)],
         matrix=transferability_matrix(session, tested_only=False),
     )
+
+
+def _dataset_data(session: Session, slug: str) -> DatasetData:
+    by_file: dict[str, list[DatasetHeadPublic]] = {}
+    for head in datasets.list_dataset_heads(session=session, slug=slug):
+        by_file.setdefault(head.file, []).append(head)
+    top = {
+        file: sorted(heads, key=lambda h: (-h.score if h.score is not None else 0.0, h.rank))[:TOP_HEADS]
+        for file, heads in by_file.items()
+    }
+    return DatasetData(dataset=datasets.get_dataset(session=session, slug=slug), top=top)
 
 
 def _model_data(session: Session, model: ModelPublic) -> ModelData:

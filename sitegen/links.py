@@ -22,6 +22,7 @@ MODELS = "models/index.md"
 PAPERS = "papers/index.md"
 METHODS = "methods.md"
 BENCHMARKS = "benchmarks.md"
+DATASETS = "datasets/index.md"
 MATRIX = "matrix.md"
 API_REFERENCE = "api-reference.md"  # not api/: every /api/ path belongs to the API itself
 
@@ -36,6 +37,10 @@ def head_type_page(slug: str) -> str:
 
 def model_page(slug: str) -> str:
     return f"models/{slug}.md"
+
+
+def dataset_page(slug: str) -> str:
+    return f"datasets/{slug}.md"
 
 
 def paper_page(key: str) -> str:

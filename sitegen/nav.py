@@ -1,6 +1,6 @@
 """The site's navigation, built from the catalog: a tab per part, head types grouped by stage.
 
-Paper pages stay out of the sidebar (136 of them would bury everything else);
+Paper pages stay out of the sidebar (over a hundred would bury everything else);
 the papers index and every head type page link them, and search finds them.
 """
 
@@ -19,9 +19,20 @@ def site_nav(data: SiteData) -> Nav:
         {"Head types": [links.HEAD_TYPES, *_head_types_by_stage(data)]},
         {"Models": [links.MODELS, *({m.model.name: links.model_page(m.model.slug)} for m in data.models)]},
         {"Transferability": links.MATRIX},
-        {"Literature": [{"Papers": links.PAPERS}, {"Methods": links.METHODS}, {"Benchmarks": links.BENCHMARKS}]},
+        {
+            "Literature": [
+                {"Papers": links.PAPERS},
+                {"Methods": links.METHODS},
+                {"Benchmarks": links.BENCHMARKS},
+                {"Head lists": _datasets(data)},
+            ]
+        },
         {"API": links.API_REFERENCE},
     ]
+
+
+def _datasets(data: SiteData) -> Nav:
+    return [links.DATASETS, *({d.dataset.name: links.dataset_page(d.dataset.slug)} for d in data.datasets)]
 
 
 def _head_types_by_stage(data: SiteData) -> Nav:

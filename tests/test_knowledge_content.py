@@ -3,7 +3,7 @@
 import pytest
 from sqlmodel import Session
 
-from catalog import crud
+from catalog import crud, datasets
 
 # The survey's taxonomy figure: every head type it draws, by our slug.
 SURVEY_FIGURE_HEAD_TYPES = {
@@ -94,3 +94,17 @@ def test_ioi_circuit_heads_are_exact(loaded: Session, head_type: str) -> None:
 def test_copy_suppression_head_is_l10h7_of_gpt2_small(loaded: Session) -> None:
     heads = crud.list_reported_heads(session=loaded, head_type="copy-suppression-head", model="gpt2-small")
     assert "L10H7" in {h.label for h in heads}
+
+
+def test_acdc_ioi_circuit_is_wang_et_als(loaded: Session) -> None:
+    found: dict[str, set[str]] = {}
+    for head in datasets.list_dataset_heads(session=loaded, slug="acdc-ioi-circuit"):
+        found.setdefault(head.head_type, set()).add(f"{head.layer}.{head.head}")
+    assert found == IOI_CIRCUIT
+
+
+def test_2000_or_more_reported_heads_from_8_or_more_sources(loaded: Session) -> None:
+    listed = datasets.list_datasets(session=loaded)
+    reported = crud.list_reported_heads(session=loaded)
+    assert sum(d.n_heads for d in listed) + len(reported) >= 2000
+    assert len({d.paper.key for d in listed} | {r.paper for r in reported}) >= 8

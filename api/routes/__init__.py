@@ -2,6 +2,7 @@
 
 from api.routes import (
     benchmarks,
+    datasets,
     head_types,
     heads,
     health,
@@ -30,6 +31,7 @@ ROUTERS = [
     papers.router,
     methods.router,
     benchmarks.router,
+    datasets.router,
     runs.router,
     matrix.router,
     search.router,

@@ -19,6 +19,7 @@ RESOURCES = {
         "papers",
         "methods",
         "benchmarks",
+        "datasets",
         "runs",
         "matrix",
         "search",

@@ -72,3 +72,25 @@ def test_benchmarks_with_their_papers(client: TestClient) -> None:
 def test_one_benchmark_and_an_unknown_one(client: TestClient) -> None:
     assert client.get("/api/v1/benchmarks/ioi").json()["slug"] == "ioi"
     assert client.get("/api/v1/benchmarks/nothing").status_code == 404
+
+
+def test_datasets_say_where_their_heads_come_from(client: TestClient) -> None:
+    body = client.get("/api/v1/datasets").json()
+    duo = next(d for d in body["data"] if d["slug"] == "duo-attention-gates")
+    assert duo["repository"] == "mit-han-lab/duo-attention" and len(duo["commit"]) == 40
+    assert duo["index_unit"] == "kv-head" and duo["licence_spdx"] == "MIT" and duo["n_heads"] == 2304
+
+
+def test_one_dataset_lists_its_files_and_an_unknown_one_is_not_found(client: TestClient) -> None:
+    wu = client.get("/api/v1/datasets/retrieval-head-scores").json()
+    assert wu["licence_spdx"] is None and "no licence file" in wu["licence_note"]
+    assert {entry["model"] for entry in wu["lists"]} >= {"llama-2-7b-80k", "qwen1.5-14b-chat"}
+    assert client.get("/api/v1/datasets/nothing").status_code == 404
+
+
+def test_a_datasets_heads_page_by_model(client: TestClient) -> None:
+    body = client.get(
+        "/api/v1/datasets/retrieval-head-scores/heads", params={"model": "llama-2-7b-80k", "limit": 3}
+    ).json()
+    assert body["count"] == 32 * 32 and len(body["data"]) == 3
+    assert client.get("/api/v1/datasets/retrieval-head-scores/heads", params={"model": "gpt-9"}).status_code == 400

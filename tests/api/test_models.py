@@ -22,7 +22,12 @@ def test_models_filter_by_family_kind_and_verification(client: TestClient) -> No
     def found(**params: object) -> list[str]:
         return [m["slug"] for m in client.get("/api/v1/models", params=params).json()["data"]]
 
-    assert found(family="qwen2") == ["qwen1.5-14b-chat", "qwen2.5-coder-0.5b-instruct"]
+    assert found(family="qwen2") == [
+        "qwen1.5-14b",
+        "qwen1.5-14b-chat",
+        "qwen2.5-7b-instruct",
+        "qwen2.5-coder-0.5b-instruct",
+    ]
     assert "smollm2-135m-instruct" in found(kind="instruct") and "gpt2-small" not in found(kind="instruct")
     assert found(verified=True) == ["gpt2-small", "smollm2-135m-instruct"]
     assert "gpt2-small" not in found(verified=False)

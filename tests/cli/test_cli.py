@@ -57,6 +57,18 @@ def test_show_head_type_json(database: str) -> None:
     assert data["slug"] == "induction-head" and data["reported_heads"]
 
 
+def test_datasets_lists_each_source_with_its_commit_and_licence(database: str) -> None:
+    lines = run(database, "datasets").output.splitlines()
+    assert lines[0].split() == ["dataset", "source", "commit", "licence", "unit", "models", "heads"]
+    duo = next(line for line in lines if line.startswith("duo-attention-gates"))
+    assert "mit-han-lab/duo-attention" in duo and "kv-head" in duo
+
+
+def test_show_dataset_names_its_lists(database: str) -> None:
+    output = run(database, "show", "qrhead-head-sets").output
+    assert "princeton-pli/QRHead" in output and "Llama-3.2-1B-Instruct_qr_head_NQ.yaml" in output
+
+
 def test_show_paper_prints_bibtex(database: str) -> None:
     assert "@inproceedings{IOI_23_ICLR_Redwood" in run(database, "show", "IOI_23_ICLR_Redwood").output
 

@@ -7,8 +7,10 @@ from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, select
 
 from catalog.crud import list_reported_heads
+from catalog.datasets import list_dataset_heads
 from catalog.models import Head, HeadType, Model, Paper, ReportedHead
 from catalog.schemas import ReportedHeadPublic
+from ingest.knowledge import load_knowledge
 from ingest.knowledge_files import KnowledgeError
 from ingest.write_knowledge import ingest_knowledge
 from tests.utils.knowledge import edit_yaml, head_type
@@ -137,9 +139,20 @@ def test_one_based_indices_are_stored_zero_based(engine: Engine, knowledge_dir: 
     assert isinstance(reported, ReportedHeadPublic) and reported.label == "L9H9"
 
 
-def test_every_model_gets_all_its_heads(engine: Engine, knowledge_dir: Path) -> None:
+def test_every_model_but_those_only_datasets_name_gets_all_its_heads(engine: Engine, knowledge_dir: Path) -> None:
     ingest_knowledge(engine, knowledge_dir)
+    knowledge = load_knowledge(knowledge_dir)
+    listed = {loaded.entry.model for dataset in knowledge.datasets for loaded in dataset.lists}
+    only_listed = listed - {source.content.model for source in knowledge.reported_heads}  # their heads: the lists'
+    assert "mixtral-8x7b-v0.1" in only_listed and "smollm2-135m-instruct" not in only_listed
     with Session(engine) as session:
         for model in session.exec(select(Model)):
             heads = session.exec(select(Head).where(Head.model_id == model.id)).all()
-            assert len(heads) == model.n_layers * model.n_heads
+            assert len(heads) == (0 if model.slug in only_listed else model.n_layers * model.n_heads)
+
+
+def test_a_dataset_list_keeps_its_heads_in_its_own_unit(engine: Engine, knowledge_dir: Path) -> None:
+    ingest_knowledge(engine, knowledge_dir)
+    with Session(engine) as session:
+        heads = list_dataset_heads(session=session, slug="duo-attention-gates", model="mistral-7b-instruct-v0.2")
+    assert len(heads) == 32 * 8 and {h.unit for h in heads} == {"kv-head"} and max(h.head for h in heads) == 7

@@ -74,16 +74,17 @@ def test_the_site_builds_in_strict_mode_into_the_output_folder(built_site: SiteB
 
 
 def test_every_head_type_has_a_page_titled_with_its_name(built_site: SiteBuild, site_data: SiteData) -> None:
-    assert len(site_data.head_types) == 82
+    assert len(site_data.head_types) == 84
     for head_type in site_data.head_types:
         page = built_site.output / "head-types" / head_type.slug / "index.html"
         assert re.search(rf"<h1[^>]*>{re.escape(head_type.name)}", page.read_text(encoding="utf-8")), head_type.slug
 
 
-def test_every_stage_model_and_paper_has_a_page(built_site: SiteBuild, site_data: SiteData) -> None:
+def test_every_stage_model_paper_and_dataset_has_a_page(built_site: SiteBuild, site_data: SiteData) -> None:
     expected = [f"stages/{s.code.lower()}" for s in site_data.stages]
     expected += [f"models/{m.model.slug}" for m in site_data.models]
     expected += [f"papers/{p.key}" for p in site_data.papers]
+    expected += ["datasets", *(f"datasets/{d.dataset.slug}" for d in site_data.datasets)]
     missing = [path for path in expected if not (built_site.output / path / "index.html").is_file()]
     assert not missing
     assert len(site_data.papers) > 100

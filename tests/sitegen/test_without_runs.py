@@ -19,8 +19,8 @@ def test_a_catalog_without_runs_renders_every_page_and_says_nothing_is_verified(
     data = read_site_data(loaded)
     figures = draw_all(data, tmp_path)
     pages = {page.path: page.markdown for page in generated_pages(data, figures, openapi=NO_API)}
-    per_entry = len(data.stages) + len(data.head_types) + len(data.models) + len(data.papers)
-    indexes = 5  # stages, head types, models, papers, and the home page
+    per_entry = len(data.stages) + len(data.head_types) + len(data.models) + len(data.papers) + len(data.datasets)
+    indexes = 6  # stages, head types, models, papers, head lists, and the home page
     single = 4  # methods, benchmarks, matrix, API reference
     assert len(pages) == per_entry + indexes + single
     assert not figures.runs and len(figures.reported) == sum(bool(m.reported) for m in data.models) > 0

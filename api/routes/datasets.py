@@ -1,0 +1,37 @@
+"""Datasets: published head lists, each head in its list's own index convention."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.deps import MAX_NAME_LENGTH, SessionDep, WindowDep
+from api.errors import problem_responses
+from catalog import datasets
+from catalog.schemas import DatasetHeadsPage, DatasetPublic, DatasetsPage
+
+router = APIRouter(prefix="/datasets", tags=["literature"], responses=problem_responses(404, 422))
+
+DatasetSlug = Annotated[str, Path(max_length=MAX_NAME_LENGTH, examples=["duo-attention-gates"])]
+
+
+@router.get("")
+def list_datasets(session: SessionDep, window: WindowDep) -> DatasetsPage:
+    """List the published head lists: source, commit, licence, index convention and what each holds."""
+    return window.page(DatasetsPage, datasets.list_datasets(session=session))
+
+
+@router.get("/{slug}")
+def read_dataset(session: SessionDep, slug: DatasetSlug) -> DatasetPublic:
+    """Show one dataset with its lists, one per model and file."""
+    return datasets.get_dataset(session=session, slug=slug)
+
+
+@router.get("/{slug}/heads", responses=problem_responses(400))
+def list_dataset_heads(
+    session: SessionDep,
+    window: WindowDep,
+    slug: DatasetSlug,
+    model: Annotated[str | None, Query(max_length=MAX_NAME_LENGTH, examples=["mistral-7b-instruct-v0.2"])] = None,
+) -> DatasetHeadsPage:
+    """List a dataset's heads in file order, 0-based in the dataset's unit (query heads or KV heads)."""
+    return window.page(DatasetHeadsPage, datasets.list_dataset_heads(session=session, slug=slug, model=model))

@@ -1,0 +1,120 @@
+"""Reading the published head lists: datasets, their lists per model, and their heads."""
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from catalog import models as m
+from catalog.crud import NotFoundError, paper_ref, require_known
+from catalog.schemas import DatasetHeadPublic, DatasetListPublic, DatasetPublic, DatasetSummary
+
+
+def list_datasets(*, session: Session) -> list[DatasetSummary]:
+    """Every dataset, by slug, with what it lists."""
+    datasets = session.exec(select(m.Dataset).order_by(m.Dataset.slug)).all()
+    return [_summary(session, dataset) for dataset in datasets]
+
+
+def get_dataset(*, session: Session, slug: str) -> DatasetPublic:
+    dataset = session.exec(select(m.Dataset).where(m.Dataset.slug == slug)).first()
+    if dataset is None:
+        raise NotFoundError(f"No dataset {slug!r}")
+    return DatasetPublic(
+        **_summary(session, dataset).model_dump(exclude={"source_url"}),
+        index_evidence=dataset.index_evidence,
+        score_meaning=dataset.score_meaning,
+        reduced=dataset.reduced,
+        lists=_lists(session, dataset.id),  # type: ignore[arg-type]
+    )
+
+
+def list_dataset_heads(*, session: Session, slug: str, model: str | None = None) -> list[DatasetHeadPublic]:
+    """A dataset's heads, list by list in file order; only one model's when `model` is given."""
+    require_known(session, m.Dataset.slug, slug, "dataset")
+    query = (
+        select(m.DatasetHead, m.DatasetList.file, m.Model.slug, m.HeadType.slug, m.Dataset.index_unit)
+        .join(m.DatasetList, m.DatasetHead.list_id == m.DatasetList.id)
+        .join(m.Dataset, m.DatasetList.dataset_id == m.Dataset.id)
+        .join(m.Model, m.DatasetList.model_id == m.Model.id)
+        .join(m.HeadType, m.DatasetHead.head_type_id == m.HeadType.id)
+        .where(m.Dataset.slug == slug)
+        .order_by(m.DatasetList.file, m.DatasetHead.rank)
+    )
+    if model is not None:
+        query = query.where(m.Model.slug == require_known(session, m.Model.slug, model, "model"))
+    return [
+        DatasetHeadPublic(
+            model=model_slug,
+            file=file,
+            unit=unit,
+            layer=head.layer,
+            head=head.head,
+            head_type=head_type,
+            rank=head.rank,
+            score=head.score,
+            label=head.label,
+        )
+        for head, file, model_slug, head_type, unit in session.exec(query)
+    ]
+
+
+def _summary(session: Session, dataset: m.Dataset) -> DatasetSummary:
+    paper = session.get(m.Paper, dataset.paper_id)
+    lists = select(m.DatasetList.id).where(m.DatasetList.dataset_id == dataset.id)
+    head_types = session.exec(
+        select(m.HeadType.slug)
+        .join(m.DatasetHead, m.DatasetHead.head_type_id == m.HeadType.id)
+        .where(m.DatasetHead.list_id.in_(lists))  # type: ignore[attr-defined]
+        .distinct()
+        .order_by(m.HeadType.slug)
+    ).all()
+    models = session.exec(
+        select(m.Model.slug)
+        .join(m.DatasetList, m.DatasetList.model_id == m.Model.id)
+        .where(m.DatasetList.dataset_id == dataset.id)
+        .distinct()
+        .order_by(m.Model.slug)
+    ).all()
+    n_heads = session.exec(
+        select(func.count()).select_from(m.DatasetHead).where(m.DatasetHead.list_id.in_(lists))  # type: ignore[attr-defined]
+    ).one()
+    n_lists = session.exec(
+        select(func.count()).select_from(m.DatasetList).where(m.DatasetList.dataset_id == dataset.id)
+    ).one()
+    return DatasetSummary(
+        **dataset.model_dump(include=_SUMMARY_COLUMNS),
+        commit=dataset.source_commit,
+        paper=paper_ref(paper),  # type: ignore[arg-type]
+        head_types=list(head_types),
+        models=list(models),
+        n_lists=n_lists,
+        n_heads=n_heads,
+    )
+
+
+_SUMMARY_COLUMNS = {
+    "slug",
+    "name",
+    "repository",
+    "licence_spdx",
+    "licence_note",
+    "format",
+    "index_unit",
+    "index_base",
+}
+
+
+def _lists(session: Session, dataset_id: int) -> list[DatasetListPublic]:
+    query = (
+        select(m.DatasetList, m.Model.slug, func.count(m.DatasetHead.id), func.count(m.DatasetHead.score))
+        .join(m.Model, m.DatasetList.model_id == m.Model.id)
+        .join(m.DatasetHead, m.DatasetHead.list_id == m.DatasetList.id)
+        .where(m.DatasetList.dataset_id == dataset_id)
+        .group_by(m.DatasetList.id, m.Model.slug)
+        .order_by(m.DatasetList.file)
+    )
+    return [
+        DatasetListPublic(
+            model=model, file=entry.file, source_path=entry.source_path, note=entry.note, heads=heads, scored=scored
+        )
+        for entry, model, heads, scored in session.exec(query)
+    ]

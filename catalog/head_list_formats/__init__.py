@@ -1,0 +1,93 @@
+"""Published head-list formats, read and written as the tools that publish them do.
+
+Each module is one format: `read` turns a file's text into the heads it lists,
+in the file's own convention (its unit, query head or KV head, and 0-based
+indices), and `write` turns heads back into that text, so that a list exported
+from the catalog loads in the tool that reads the format and re-imports as the
+same heads. The knowledge loader reads datasets with them (ingest), and the
+exports write with them (cli, api): they know nothing of either.
+"""
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+Unit = Literal["query-head", "kv-head"]
+Parsed = TypeVar("Parsed", dict, list)  # type: ignore[type-arg]
+
+
+class FormatError(ValueError):
+    """A file does not follow its format; the message names the entry and what is wrong with it."""
+
+
+@dataclass(frozen=True)
+class ListedHead:
+    """One head as a list gives it: 0-based, in the list's unit."""
+
+    layer: int
+    head: int
+    score: float | None = None
+    label: str | None = None  # the head's class inside the list (a circuit's "name mover"), when it has classes
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The shape a format writes into: layers, and heads of the format's unit per layer."""
+
+    n_layers: int
+    n_heads: int
+    hub_id: str | None = None  # formats that name their model write it
+
+
+@dataclass(frozen=True)
+class HeadListFormat:
+    name: str
+    unit: Unit
+    scored: bool  # whether every head it lists carries a score
+    labelled: bool  # whether heads carry classes
+    suffix: str
+    read: Callable[[str], list[ListedHead]]
+    write: Callable[[list[ListedHead], Grid], str]
+
+
+def head_pair(text: str, where: str) -> tuple[int, int]:
+    """'16-19' as (16, 19); anything else is a FormatError naming `where`."""
+    layer, dash, head = text.strip().partition("-")
+    if not (dash and layer.isdigit() and head.isdigit()):
+        raise FormatError(f"{where}: {text!r} is not of the form layer-head (e.g. 16-19)")
+    return int(layer), int(head)
+
+
+def parse_json(text: str, expected: type[Parsed], what: str) -> Parsed:
+    """The JSON value of `text`, which must be a `expected` (dict or list); `what` says what it should hold."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise FormatError(f"not valid JSON: {error}") from error
+    if not isinstance(raw, expected):
+        raise FormatError(f"expected {what}, found {type(raw).__name__}")
+    return raw
+
+
+def is_number(value: object) -> bool:
+    """A finite int or float; JSON's true and false are not numbers here."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_index(value: object) -> bool:
+    """A 0-based layer or head index."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def sorted_heads(heads: list[ListedHead]) -> list[ListedHead]:
+    """Layer by layer, head by head: some readers take a file's order as its index."""
+    return sorted(heads, key=lambda listed: (listed.layer, listed.head))
+
+
+def registered() -> dict[str, HeadListFormat]:
+    from catalog.head_list_formats import circuit_classes, duo_attention, function_vectors, qrhead, retrieval_head
+
+    formats = (retrieval_head.FORMAT, duo_attention.FORMAT, qrhead.FORMAT, function_vectors.FORMAT)
+    return {f.name: f for f in (*formats, circuit_classes.FORMAT)}
