@@ -3,14 +3,18 @@
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.responses import PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.errors import ApiProblem, ProblemParameter
+from catalog import exports
+from catalog.head_list_formats import registered
 from catalog.schemas import Page
 from catalog.search import MAX_QUERY_LENGTH
 from catalog.settings import Settings
@@ -113,3 +117,14 @@ ModelSlug = Annotated[
     str,
     Path(max_length=MAX_NAME_LENGTH, description="Model slug.", examples=["smollm2-135m-instruct", "gpt2-small"]),
 ]
+
+# The formats a head list exports in (catalog.exports).
+ExportFormatName = StrEnum("ExportFormatName", {name: name for name in exports.EXPORT_FORMATS})  # type: ignore[misc]
+ExportFormat = Annotated[ExportFormatName, Query(description="The file format to write.")]
+
+
+def export_response(text: str, format_name: str, stem: str) -> PlainTextResponse:
+    """An exported list as a download named after what it holds."""
+    suffix = {"csv": ".csv", "jsonl": ".jsonl"}.get(format_name) or registered()[format_name].suffix
+    headers = {"Content-Disposition": f'attachment; filename="{stem}{suffix}"'}
+    return PlainTextResponse(text, media_type=exports.MEDIA_TYPES[format_name], headers=headers)

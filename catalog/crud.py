@@ -36,6 +36,8 @@ SUMMARY_TABLES: list[type[SQLModel]] = [
     m.Model,
     m.Head,
     m.ReportedHead,
+    m.Dataset,
+    m.DatasetHead,
     m.Run,
     m.HeadScore,
     m.Verdict,

@@ -13,7 +13,7 @@ import click
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from catalog import crud, datasets
+from catalog import crud, datasets, exports
 from catalog.search import SEARCH_KINDS, search
 from catalog.settings import Settings, get_settings
 from cli import text
@@ -148,6 +148,39 @@ def datasets_command(settings, as_json: bool) -> None:  # type: ignore[no-untype
     with catalog_session(settings) as session:
         found = datasets.list_datasets(session=session)
     print_result(found, as_json, text.datasets)
+
+
+@main.command("export")
+@click.option("--model", required=True, help="Model slug, e.g. smollm2-135m-instruct.")
+@click.option("--dataset", help="A published dataset's list for the model, e.g. duo-attention-gates.")
+@click.option("--head-type", help="Our newest run's verdicts for this head type, e.g. retrieval-head.")
+@click.option("--format", "format_name", required=True, help=f"One of: {', '.join(exports.EXPORT_FORMATS)}.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of to stdout.")
+@click.pass_obj
+def export_command(settings, model, dataset, head_type, format_name, output) -> None:  # type: ignore[no-untyped-def]
+    """Write a head list in a format other tools read: a published one (--dataset) or our verdicts (--head-type).
+
+    \b
+    Example:
+      headatlas export --model mistral-7b-instruct-v0.2 --dataset duo-attention-gates --format duo-attention-tsv
+      headatlas export --model smollm2-135m-instruct --head-type retrieval-head --format duo-attention-tsv
+    """
+    if (dataset is None) == (head_type is None):
+        raise click.UsageError("Give either --dataset (a published list) or --head-type (our verdicts)")
+    with catalog_session(settings) as session, errors_as_usage():
+        try:
+            head_list = (
+                exports.dataset_list(session=session, slug=dataset, model=model)
+                if dataset
+                else exports.verified_list(session=session, model=model, head_type=head_type)
+            )
+        except crud.NotFoundError as error:
+            raise click.ClickException(str(error)) from error
+        written = exports.export(head_list, format_name, verified=dataset is None)
+    if output is None:
+        click.echo(written, nl=False)
+    else:
+        output.write_text(written, encoding="utf-8")
 
 
 @main.command("heads")

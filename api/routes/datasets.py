@@ -3,10 +3,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import PlainTextResponse
 
-from api.deps import MAX_NAME_LENGTH, SessionDep, WindowDep
+from api.deps import MAX_NAME_LENGTH, ExportFormat, SessionDep, WindowDep, export_response
 from api.errors import problem_responses
-from catalog import datasets
+from catalog import datasets, exports
 from catalog.schemas import DatasetHeadsPage, DatasetPublic, DatasetsPage
 
 router = APIRouter(prefix="/datasets", tags=["literature"], responses=problem_responses(404, 422))
@@ -35,3 +36,15 @@ def list_dataset_heads(
 ) -> DatasetHeadsPage:
     """List a dataset's heads in file order, 0-based in the dataset's unit (query heads or KV heads)."""
     return window.page(DatasetHeadsPage, datasets.list_dataset_heads(session=session, slug=slug, model=model))
+
+
+@router.get("/{slug}/export", response_class=PlainTextResponse, responses=problem_responses(400))
+def export_dataset_list(
+    session: SessionDep,
+    slug: DatasetSlug,
+    model: Annotated[str, Query(max_length=MAX_NAME_LENGTH, examples=["mistral-7b-instruct-v0.2"])],
+    format: ExportFormat,  # noqa: A002 - the parameter's public name
+) -> PlainTextResponse:
+    """One model's list of this dataset, in a format other tools read (DuoAttention's TSV, Retrieval_Head's JSON, …)."""
+    head_list = exports.dataset_list(session=session, slug=slug, model=model)
+    return export_response(exports.export(head_list, format.value, verified=False), format.value, f"{slug}-{model}")

@@ -3,10 +3,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
 
-from api.deps import MAX_NAME_LENGTH, ModelSlug, SessionDep, WindowDep
+from api.deps import MAX_NAME_LENGTH, ExportFormat, ModelSlug, SessionDep, WindowDep, export_response
 from api.errors import problem_responses
-from catalog import crud
+from catalog import crud, exports
 from catalog.schemas import ModelPublic, ModelsPage
 
 router = APIRouter(prefix="/models", tags=["models"], responses=problem_responses(400, 404, 422))
@@ -32,3 +33,18 @@ def list_models(
 def read_model(session: SessionDep, slug: ModelSlug) -> ModelPublic:
     """Show one model: its checkpoint, shape and how many heads papers report in it."""
     return crud.get_model(session=session, slug=slug)
+
+
+@router.get("/{slug}/export", response_class=PlainTextResponse)
+def export_verified_heads(
+    session: SessionDep,
+    slug: ModelSlug,
+    head_type: Annotated[str, Query(max_length=MAX_NAME_LENGTH, examples=["induction-head"])],
+    format: ExportFormat,  # noqa: A002 - the parameter's public name
+) -> PlainTextResponse:
+    """Our newest run's verdicts for a head type on this model, in a format other tools read.
+
+    DuoAttention's TSV gets a gate per KV head: 1 where a query head it serves was found, else 0.
+    """
+    head_list = exports.verified_list(session=session, model=slug, head_type=head_type)
+    return export_response(exports.export(head_list, format.value, verified=True), format.value, f"{slug}-{head_type}")

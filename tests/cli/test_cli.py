@@ -117,3 +117,22 @@ def test_every_command_has_help_with_an_example() -> None:
     for command in [["ingest", "knowledge"], ["summary"], ["search"], ["show"], ["heads"]]:
         result = CliRunner().invoke(main, [*command, "--help"])
         assert result.exit_code == 0 and "Example:" in result.output, command
+
+
+def test_export_writes_a_published_list_in_its_format(database: str, tmp_path: Path) -> None:
+    target = tmp_path / "gates.tsv"
+    result = run(
+        database, "export", "--model", "mistral-7b-instruct-v0.2", "--dataset", "duo-attention-gates",
+        "--format", "duo-attention-tsv", "--output", str(target),
+    )  # fmt: skip
+    assert result.exit_code == 0 and len(target.read_text().splitlines()) == 32
+
+
+def test_export_needs_a_dataset_or_a_head_type(database: str) -> None:
+    result = run(database, "export", "--model", "gpt2-small", "--format", "csv")
+    assert result.exit_code == 2 and "--dataset" in result.output
+
+
+def test_export_of_an_untested_head_type_says_so(database: str) -> None:
+    result = run(database, "export", "--model", "gpt2-small", "--head-type", "retrieval-head", "--format", "csv")
+    assert result.exit_code == 1 and "No run has tested 'retrieval-head' on 'gpt2-small'" in result.output
