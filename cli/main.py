@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from catalog import crud, datasets, exports
+from catalog.parquet_export import CARD, export_catalog
 from catalog.search import SEARCH_KINDS, search
 from catalog.settings import Settings, get_settings
 from cli import text
@@ -151,22 +152,27 @@ def datasets_command(settings, as_json: bool) -> None:  # type: ignore[no-untype
 
 
 @main.command("export")
-@click.option("--model", required=True, help="Model slug, e.g. smollm2-135m-instruct.")
+@click.option("--model", help="Model slug, e.g. smollm2-135m-instruct.")
 @click.option("--dataset", help="A published dataset's list for the model, e.g. duo-attention-gates.")
 @click.option("--head-type", help="Our newest run's verdicts for this head type, e.g. retrieval-head.")
-@click.option("--format", "format_name", required=True, help=f"One of: {', '.join(exports.EXPORT_FORMATS)}.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of to stdout.")
+@click.option("--all", "whole", is_flag=True, help="The whole catalog, a Parquet file per table (--format parquet).")
+@click.option("--format", "format_name", required=True, help=f"One of: {', '.join(exports.EXPORT_FORMATS)}, parquet.")
+@click.option("--output", type=click.Path(path_type=Path), help="Write here instead of to stdout (a folder for --all).")
 @click.pass_obj
-def export_command(settings, model, dataset, head_type, format_name, output) -> None:  # type: ignore[no-untyped-def]
-    """Write a head list in a format other tools read: a published one (--dataset) or our verdicts (--head-type).
+def export_command(settings, model, dataset, head_type, whole, format_name, output) -> None:  # type: ignore[no-untyped-def]
+    """Write head lists in formats other tools read: a published one, our verdicts, or the whole catalog.
 
     \b
     Example:
       headatlas export --model mistral-7b-instruct-v0.2 --dataset duo-attention-gates --format duo-attention-tsv
       headatlas export --model smollm2-135m-instruct --head-type retrieval-head --format duo-attention-tsv
+      headatlas export --all --format parquet --output atlas-parquet/
     """
-    if (dataset is None) == (head_type is None):
-        raise click.UsageError("Give either --dataset (a published list) or --head-type (our verdicts)")
+    if whole:
+        _export_catalog(settings, format_name, output, model or dataset or head_type)
+        return
+    if model is None or (dataset is None) == (head_type is None):
+        raise click.UsageError("Give --model and either --dataset (a published list) or --head-type (our verdicts)")
     with catalog_session(settings) as session, errors_as_usage():
         try:
             head_list = (
@@ -181,6 +187,16 @@ def export_command(settings, model, dataset, head_type, format_name, output) -> 
         click.echo(written, nl=False)
     else:
         output.write_text(written, encoding="utf-8")
+
+
+def _export_catalog(settings: Settings, format_name: str, output: Path | None, narrowed: str | None) -> None:
+    if format_name != "parquet" or output is None or narrowed:
+        raise click.UsageError(
+            "--all writes the whole catalog: give --format parquet and --output FOLDER, nothing else"
+        )
+    with catalog_session(settings) as session, errors_as_usage():
+        written = export_catalog(session, output)
+    click.echo(f"Wrote {len(written.rows)} tables ({sum(written.rows.values())} rows) and {CARD} to {output}")
 
 
 @main.command("heads")

@@ -1,12 +1,17 @@
 """Head lists exported in their consumers' formats: published lists re-import as themselves; verdicts as gates."""
 
 import io
+from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+from catalog.db import make_engine
 from catalog.head_list_formats import registered
+from catalog.parquet_export import export_catalog
 from catalog.settings import KNOWLEDGE_DIR
 from ingest.knowledge_datasets import load_datasets
 
@@ -92,3 +97,26 @@ def test_kvpress_reading_our_gates_keeps_full_caches_for_exactly_the_found_heads
     streaming[np.argsort(gates, axis=None)[: round(gates.size * ratio)]] = True
     full = {divmod(int(index), gates.shape[1]) for index in np.flatnonzero(~streaming)}
     assert gates.shape == (30, 3) and full == {(3, 0), (20, 1)}
+
+
+def test_the_whole_catalog_exports_as_parquet_a_file_per_table_with_a_card(catalog_url: str, tmp_path: Path) -> None:
+    engine = make_engine(catalog_url)
+    with Session(engine) as session:
+        written = export_catalog(session, tmp_path / "atlas")
+    engine.dispose()
+    heads = pq.read_table(tmp_path / "atlas" / "dataset_head.parquet")
+    assert heads.num_rows == written.rows["dataset_head"] == len(_shipped_heads())
+    runs = pq.read_table(tmp_path / "atlas" / "run.parquet").to_pylist()
+    assert len(runs) == 3 and all(run["started_at"] is not None for run in runs)
+    card = (tmp_path / "atlas" / "README.md").read_text()
+    assert "| dataset_head | " in card and "retrieval-head-scores: nightdessert/Retrieval_Head" in card
+
+
+def test_a_catalog_export_refuses_a_folder_holding_other_files(loaded: Session, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="notes.txt"):
+        export_catalog(loaded, tmp_path)
+
+
+def _shipped_heads() -> list[object]:
+    return [head for d in load_datasets(KNOWLEDGE_DIR) for listed in d.lists for head in listed.heads]

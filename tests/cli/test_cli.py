@@ -136,3 +136,14 @@ def test_export_needs_a_dataset_or_a_head_type(database: str) -> None:
 def test_export_of_an_untested_head_type_says_so(database: str) -> None:
     result = run(database, "export", "--model", "gpt2-small", "--head-type", "retrieval-head", "--format", "csv")
     assert result.exit_code == 1 and "No run has tested 'retrieval-head' on 'gpt2-small'" in result.output
+
+
+def test_export_all_writes_the_catalog_as_parquet(database: str, tmp_path: Path) -> None:
+    result = run(database, "export", "--all", "--format", "parquet", "--output", str(tmp_path / "atlas"))
+    assert result.exit_code == 0 and (tmp_path / "atlas" / "dataset_head.parquet").is_file()
+    assert (tmp_path / "atlas" / "README.md").is_file()
+
+
+def test_export_all_takes_nothing_but_parquet_and_a_folder(database: str) -> None:
+    result = run(database, "export", "--all", "--format", "csv", "--model", "gpt2-small")
+    assert result.exit_code == 2 and "--format parquet and --output FOLDER" in result.output
