@@ -5,6 +5,7 @@ from sqlmodel import Session, select
 
 from catalog import models as m
 from catalog.crud import NotFoundError, paper_ref, require_known
+from catalog.reproduction import reproduce
 from catalog.schemas import DatasetHeadPublic, DatasetListPublic, DatasetPublic, DatasetSummary
 
 
@@ -18,12 +19,15 @@ def get_dataset(*, session: Session, slug: str) -> DatasetPublic:
     dataset = session.exec(select(m.Dataset).where(m.Dataset.slug == slug)).first()
     if dataset is None:
         raise NotFoundError(f"No dataset {slug!r}")
+    reproduction, verified_profiles = reproduce(session, dataset.format, list_dataset_heads(session=session, slug=slug))
     return DatasetPublic(
         **_summary(session, dataset).model_dump(exclude={"source_url"}),
         index_evidence=dataset.index_evidence,
         score_meaning=dataset.score_meaning,
         reduced=dataset.reduced,
         lists=_lists(session, dataset.id),  # type: ignore[arg-type]
+        reproduction=reproduction,
+        verified_profiles=verified_profiles,
     )
 
 

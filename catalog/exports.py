@@ -18,7 +18,16 @@ from sqlmodel import Session, select
 from catalog import models as m
 from catalog.crud import NotFoundError, require_known
 from catalog.datasets import list_dataset_heads
-from catalog.head_list_formats import FormatError, Grid, HeadListFormat, ListedHead, Unit, registered
+from catalog.head_list_formats import (
+    FormatError,
+    Grid,
+    HeadListFormat,
+    ListedHead,
+    Unit,
+    registered,
+    to_kv_heads,
+    to_query_heads,
+)
 from catalog.verification import list_verdicts
 
 # Formats for any list, beside the published ones: every field of every head.
@@ -105,23 +114,6 @@ def _for_format(head_list: HeadList, head_format: HeadListFormat, *, verified: b
     if head_format.unit == "kv-head":
         return to_kv_heads(heads, head_list.n_heads, head_list.n_kv_heads)
     return to_query_heads(heads, head_list.n_heads, head_list.n_kv_heads)
-
-
-def to_kv_heads(heads: list[ListedHead], n_heads: int, n_kv_heads: int) -> list[ListedHead]:
-    """Query heads as the KV heads they read, each at the largest score of its group (None when none has one)."""
-    group = n_heads // n_kv_heads
-    best: dict[tuple[int, int], float | None] = {}
-    for h in heads:
-        key = (h.layer, h.head // group)
-        scores = [s for s in (best.get(key), h.score) if s is not None]
-        best[key] = max(scores) if scores else None
-    return [ListedHead(layer, kv, score) for (layer, kv), score in sorted(best.items())]
-
-
-def to_query_heads(heads: list[ListedHead], n_heads: int, n_kv_heads: int) -> list[ListedHead]:
-    """KV heads as every query head of their group, each with the KV head's score."""
-    group = n_heads // n_kv_heads
-    return [ListedHead(h.layer, h.head * group + q, h.score, h.label) for h in heads for q in range(group)]
 
 
 def _table(head_list: HeadList, format_name: str) -> str:

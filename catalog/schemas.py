@@ -165,6 +165,36 @@ class BenchmarkPublic(BaseModel):
     papers: list[PaperRef]
 
 
+# Where a head type's heads sit and how they score, in one list or in one of our runs.
+class HeadProfile(BaseModel):
+    heads: int  # the heads profiled: a list's top k, or the heads a run found
+    share: float  # of the model's query heads
+    depth_quartiles: list[float]  # of layer / (layers - 1): 0 is the first layer, 1 the last
+    score_quartiles: list[float] | None  # over every head the list or run scores; None without scores
+
+
+# One head type of one published list against our runs of it on the same model, or why it was not checked.
+class ListReproduction(BaseModel):
+    file: str
+    model: str
+    head_type: str
+    status: str  # checked | not checked: model not available here | not checked: no run of this head type on this model
+    command: str | None  # what would check it, where it was not checked
+    top_k: int  # the list's heads compared: those its source counts, else its first 20 (by score, else its order)
+    profile: HeadProfile
+    overlap: int | None = None  # of the list's top k, how many are in our run's top k
+    rank_correlation: float | None = None  # Spearman, over the heads both score
+    confirmed: list[str] = []  # the list's top k heads our run finds (L{layer}H{head}, query heads)
+    contradicted: list[str] = []  # the list's top k heads our run scored and does not find
+
+
+# A head type's profile in a model we verified, beside the lists' profiles.
+class VerifiedProfile(BaseModel):
+    model: str
+    head_type: str
+    profile: HeadProfile
+
+
 # One model's list in a published dataset.
 class DatasetListPublic(BaseModel):
     model: str
@@ -203,6 +233,8 @@ class DatasetPublic(DatasetSummary):
     score_meaning: str
     reduced: str | None
     lists: list[DatasetListPublic]
+    reproduction: list[ListReproduction] = []  # per list and head type
+    verified_profiles: list[VerifiedProfile] = []  # the dataset's head types in the models our runs found them in
 
 
 # One head of a published list, 0-based in the list's unit.

@@ -64,8 +64,30 @@ def dataset(d: DatasetPublic) -> str:
         f"Kept: {d.reduced or 'the source files, verbatim'}",
         "",
         table(["model", "file", "heads", "scored"], [(e.model, e.file, e.heads, e.scored) for e in d.lists]),
+        "",
+        "Reproduction (the list's heads compared against our newest run of the type on the same model):",
+        table(
+            ["file", "head type", "status", "compared", "overlap", "Spearman", "found", "not found"],
+            [
+                (
+                    r.file,
+                    r.head_type,
+                    r.status + (f" ({r.command})" if r.command else ""),
+                    r.top_k,
+                    _or_dash(r.overlap),
+                    _or_dash(r.rank_correlation),
+                    " ".join(r.confirmed) or "-",
+                    " ".join(r.contradicted) or "-",
+                )
+                for r in d.reproduction
+            ],
+        ),  # fmt: skip
     ]
     return "\n".join(lines)
+
+
+def _or_dash(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
 
 
 def entry(data: BaseModel) -> str:

@@ -50,6 +50,7 @@ class HeadListFormat:
     suffix: str
     read: Callable[[str], list[ListedHead]]
     write: Callable[[list[ListedHead], Grid], str]
+    counted_above: float | None = None  # where the source itself counts a head as the type: a score above this
 
 
 def head_pair(text: str, where: str) -> tuple[int, int]:
@@ -84,6 +85,23 @@ def is_index(value: object) -> bool:
 def sorted_heads(heads: list[ListedHead]) -> list[ListedHead]:
     """Layer by layer, head by head: some readers take a file's order as its index."""
     return sorted(heads, key=lambda listed: (listed.layer, listed.head))
+
+
+def to_kv_heads(heads: list[ListedHead], n_heads: int, n_kv_heads: int) -> list[ListedHead]:
+    """Query heads as the KV heads they read, each at the largest score of its group (None when none has one)."""
+    group = n_heads // n_kv_heads
+    best: dict[tuple[int, int], float | None] = {}
+    for h in heads:
+        key = (h.layer, h.head // group)
+        scores = [s for s in (best.get(key), h.score) if s is not None]
+        best[key] = max(scores) if scores else None
+    return [ListedHead(layer, kv, score) for (layer, kv), score in sorted(best.items())]
+
+
+def to_query_heads(heads: list[ListedHead], n_heads: int, n_kv_heads: int) -> list[ListedHead]:
+    """KV heads as every query head of their group, each with the KV head's score."""
+    group = n_heads // n_kv_heads
+    return [ListedHead(h.layer, h.head * group + q, h.score, h.label) for h in heads for q in range(group)]
 
 
 def registered() -> dict[str, HeadListFormat]:

@@ -45,4 +45,5 @@ def write(heads: list[ListedHead], grid: Grid) -> str:
     return "".join("\t".join(f"{value:.18e}" for value in row) + "\n" for row in gates)
 
 
-FORMAT = HeadListFormat("duo-attention-tsv", "kv-head", True, False, ".tsv", read, write)
+# DuoAttention gives a head its full cache when its gate is above 0.5 (duo_attn/patch/llama.py at fe93c31, line 187).
+FORMAT = HeadListFormat("duo-attention-tsv", "kv-head", True, False, ".tsv", read, write, counted_above=0.5)

@@ -68,9 +68,60 @@ def render_dataset(entry: DatasetData, data: SiteData) -> str:
             [_list_row(e, dataset, data, here) for e in dataset.lists],
         ),
     ]
+    blocks += ["## Reproduction", REPRODUCTION_INTRO, _reproduction(dataset, data, here)]
+    if dataset.verified_profiles:
+        blocks += ["### The same head types in models we verified", _verified_profiles(dataset, data, here)]
     for listed in dataset.lists:
         blocks += [f"### {md.escape(listed.file)}", _top_heads(entry, listed)]
     return md.page(*blocks)
+
+
+REPRODUCTION_INTRO = (
+    "Each list's heads (those its source counts, else its first 20 by score or order; a per-KV-head list through "
+    "the query heads each KV head serves) against our newest run of the same head type on the same model: how many "
+    "are in our run's top as many, the Spearman correlation of the scores both give, and which heads our run finds. "
+    "Where no run could be made, the profile (relative depth 0 = first layer, 1 = last; quartiles) can still be set "
+    "beside the type's profile in the models we verified."
+)
+
+
+def _reproduction(dataset: DatasetPublic, data: SiteData, here: str) -> str:
+    rows = [
+        [
+            md.code(r.file),
+            model_link(data, r.model, here),
+            head_type_link(data, r.head_type, here),
+            md.escape(r.status) + (f"<br>{md.code(r.command)}" if r.command else ""),
+            str(r.top_k),
+            "–" if r.overlap is None else str(r.overlap),
+            md.score(r.rank_correlation),
+            ", ".join(r.confirmed) or "–",
+            ", ".join(r.contradicted) or "–",
+            _quartiles(r.profile.depth_quartiles),
+        ]
+        for r in dataset.reproduction
+    ]
+    headers = ["List", "Model", "Type", "Status", "Compared", "Overlap", "Spearman", "We find", "We do not", "Depths"]
+    return md.table(headers, rows)
+
+
+def _verified_profiles(dataset: DatasetPublic, data: SiteData, here: str) -> str:
+    rows = [
+        [
+            model_link(data, v.model, here),
+            head_type_link(data, v.head_type, here),
+            str(v.profile.heads),
+            f"{v.profile.share:.1%}",
+            _quartiles(v.profile.depth_quartiles),
+            _quartiles(v.profile.score_quartiles),
+        ]
+        for v in dataset.verified_profiles
+    ]
+    return md.table(["Model", "Type", "Found", "Share of heads", "Depths", "Scores"], rows)
+
+
+def _quartiles(values: list[float] | None) -> str:
+    return "–" if not values else " / ".join(f"{v:.2f}" for v in values)
 
 
 def _list_row(listed: DatasetListPublic, dataset: DatasetPublic, data: SiteData, here: str) -> list[str]:

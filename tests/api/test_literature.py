@@ -94,3 +94,26 @@ def test_a_datasets_heads_page_by_model(client: TestClient) -> None:
     ).json()
     assert body["count"] == 32 * 32 and len(body["data"]) == 3
     assert client.get("/api/v1/datasets/retrieval-head-scores/heads", params={"model": "gpt-9"}).status_code == 400
+
+
+def test_a_list_on_a_model_we_ran_is_compared_head_by_head(client: TestClient) -> None:
+    acdc = client.get("/api/v1/datasets/acdc-ioi-circuit").json()
+    induction = next(r for r in acdc["reproduction"] if r["head_type"] == "induction-head")
+    # the test runs: gpt2-small induction finds L5H5 and L5H8; L5H9 and L6H9 are scored and not found
+    assert induction["status"] == "checked" and induction["top_k"] == 4
+    assert sorted(induction["confirmed"]) == ["L5H5", "L5H8"] and sorted(induction["contradicted"]) == ["L5H9", "L6H9"]
+    assert induction["overlap"] == 3  # our top 4 by score: L5H5 0.9, L1H4 0.7, L5H8 0.5, L6H9 0.3
+
+
+def test_a_list_on_a_model_we_cannot_load_says_so_and_how_to_check_it(client: TestClient) -> None:
+    wu = client.get("/api/v1/datasets/retrieval-head-scores").json()
+    llama = next(r for r in wu["reproduction"] if r["model"] == "llama-2-7b-80k")
+    assert llama["status"] == "not checked: model not available here"
+    assert llama["command"].startswith("headatlas verify --model yaofu/llama-2-7b-80k")
+    assert llama["top_k"] == 20 and len(llama["profile"]["depth_quartiles"]) == 5
+
+
+def test_a_types_profile_in_the_models_we_verified_stands_beside_the_lists(client: TestClient) -> None:
+    acdc = client.get("/api/v1/datasets/acdc-ioi-circuit").json()
+    profiled = {(p["model"], p["head_type"]) for p in acdc["verified_profiles"]}
+    assert {("gpt2-small", "induction-head"), ("smollm2-135m-instruct", "induction-head")} <= profiled
