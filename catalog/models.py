@@ -178,6 +178,8 @@ class Model(SQLModel, table=True):
     quantization: str | None = None
     license: str | None = None
     file_sha256: str | None = None
+    # The checkpoint a verification loaded (ingest.model_loading.ModelFacts.identity); one slug, one checkpoint.
+    identity: str | None = None
 
 
 # One query head of one model, 0-based.

@@ -136,6 +136,7 @@ class ModelPublic(BaseModel):
     quantization: str | None
     license: str | None
     file_sha256: str | None
+    identity: str | None  # the checkpoint verification loaded: file hash, folder digest, hub id and revision, or toy
     reported_heads: int
 
 

@@ -9,11 +9,14 @@ A model goes to the device and dtype asked for (CPU float32 by default);
 
 import hashlib
 import logging
+import pickle
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import torch
+from safetensors import SafetensorError
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
@@ -53,6 +56,9 @@ class ModelFacts:
     positional: str
     quantization: str | None
     file_sha256: str | None
+    # What the checkpoint is, whatever it is called: "gguf-sha256:…" (a bundled or given GGUF file),
+    # "folder-sha256:…" (a local folder's files), "hub:<id>@<commit>" or "toy:<name>" (trained here).
+    identity: str
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ def _load(name: str, *, cache_dir: Path, **options: Any) -> LoadedModel:
     """
     if name == TOY_NAME:
         toy = _from_pretrained(iteration_toy_folder(cache_dir), **options)
-        return _loaded(toy, TOY_NAME, hub_id=None, quantization=None, sha256=None, name=TOY_TITLE)
+        return _loaded(toy, TOY_NAME, f"toy:{TOY_NAME}", hub_id=None, quantization=None, sha256=None, name=TOY_TITLE)
     if name in bundled_names() or name in BUNDLED.values():
         bundled = bundled_model_file(name, cache_dir)
         quantization = f"GGUF {bundled.quantization}"
@@ -108,9 +114,7 @@ def _load(name: str, *, cache_dir: Path, **options: Any) -> LoadedModel:
         sha256 = file_sha256(path)
         return _load_gguf(path, sha256, None, slugify(path.stem), cache_dir, **options)
     if path.is_dir():
-        return _loaded(
-            _from_pretrained(path, **options), slugify(path.name), hub_id=None, quantization=None, sha256=None
-        )
+        return _load_folder(path, **options)
     if path.suffix == ".gguf" or name.startswith((".", "/", "~")):
         raise ModelLoadError(f"No model file or folder at {name!r}")
     try:
@@ -120,7 +124,17 @@ def _load(name: str, *, cache_dir: Path, **options: Any) -> LoadedModel:
             f"Unknown model {name!r}: not the toy ({TOY_NAME}), a bundled model ({', '.join(bundled_names())}), "
             f"a .gguf file or a local folder, and loading it as a hub id failed: {error.__cause__}"
         ) from error
-    return _loaded(pair, slugify(name), hub_id=name, quantization=None, sha256=None)
+    revision = getattr(pair[0].config, "_commit_hash", None) or "unpinned"
+    return _loaded(pair, slugify(name), f"hub:{name}@{revision}", hub_id=name, quantization=None, sha256=None)
+
+
+def _load_folder(path: Path, **options: Any) -> LoadedModel:
+    """A local folder is named by its config and its files' digest, never by the folder's name alone."""
+    digest = folder_digest(path)
+    pair = _from_pretrained(path, **options)
+    config = pair[0].config
+    slug = slugify(f"{config.model_type}-{config.num_hidden_layers}l{config.num_attention_heads}h-{digest[:12]}")
+    return _loaded(pair, slug, f"folder-sha256:{digest}", hub_id=None, quantization=None, sha256=None, name=path.name)
 
 
 def _load_gguf(
@@ -130,13 +144,18 @@ def _load_gguf(
     if not (converted / "config.json").is_file():
         _convert_gguf(path, converted)
     loaded = _from_pretrained(converted, **options)
-    return _loaded(loaded, slug, hub_id=None, quantization=quantization or "GGUF", sha256=sha256)
+    identity = f"gguf-sha256:{sha256}"
+    return _loaded(loaded, slug, identity, hub_id=None, quantization=quantization or "GGUF", sha256=sha256)
 
 
 def _convert_gguf(path: Path, target: Path) -> None:
     """Dequantize a GGUF file into a float32 checkpoint folder, atomically."""
     logger.warning("Dequantizing %s once; later loads use %s", path.name, target)
-    model, tokenizer = _from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
+    try:
+        model, tokenizer = _from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
+    except ModelLoadError as error:
+        cause = error.__cause__ or error
+        raise ModelLoadError(f"{path}: not a GGUF file that can be read ({_one_line(cause)})") from cause
     if getattr(model, "hf_quantizer", None) is not None:
         model.hf_quantizer.remove_quantization_config(model)
     save_checkpoint(model, tokenizer, target)
@@ -150,16 +169,39 @@ def _from_pretrained(source: Path | str, **options: Any) -> tuple[PreTrainedMode
         model = AutoModelForCausalLM.from_pretrained(
             source, trust_remote_code=False, attn_implementation="eager", **model_options
         )
-    except (OSError, ValueError, KeyError) as error:
-        raise ModelLoadError(f"Cannot load model {str(source)!r}: {error}") from error
+    except UNREADABLE as error:
+        raise ModelLoadError(f"Cannot load model {str(source)!r}: {_one_line(error)}") from error
     model.eval()
     model.requires_grad_(False)  # inference only: attribution takes gradients of activations, never of weights
     return model, tokenizer
 
 
+# What transformers, torch, gguf and safetensors raise on a file that is missing, truncated, or not what it says:
+# a pickle that is refused (torch loads weights only), a short read, a header that does not parse.
+UNREADABLE = (
+    OSError,
+    ValueError,
+    KeyError,
+    EOFError,
+    struct.error,
+    pickle.UnpicklingError,
+    RuntimeError,
+    SafetensorError,
+)
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's kind and first line: a bad file's message, not its traceback."""
+    if isinstance(error, pickle.UnpicklingError):  # torch's own advice (load it unsafely) is not ours
+        return "UnpicklingError: a pickled weights file holds more than tensors; it was refused without running it"
+    first = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
 def _loaded(
     pair: tuple[PreTrainedModel, PreTrainedTokenizerBase],
     slug: str,
+    identity: str,
     *,
     hub_id: str | None,
     quantization: str | None,
@@ -176,7 +218,7 @@ def _loaded(
         name=name or str(getattr(config, "_name_or_path", "") or slug),
         hub_id=hub_id,
         family=FAMILIES[config.model_type].name,
-        kind=model_kind(config, slug),
+        kind=model_kind(config, slugify(name or slug)),
         n_layers=config.num_hidden_layers,
         n_heads=n_heads,
         n_kv_heads=getattr(config, "num_key_value_heads", None) or n_heads,
@@ -184,6 +226,7 @@ def _loaded(
         positional=FAMILIES[config.model_type].positional,
         quantization=quantization,
         file_sha256=sha256,
+        identity=identity,
     )
     return LoadedModel(model=model, tokenizer=tokenizer, facts=facts)
 
@@ -200,6 +243,14 @@ def file_sha256(path: Path) -> str:
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def folder_digest(folder: Path) -> str:
+    """sha256 over each file's name and sha256, so that a copy of a checkpoint has one identity wherever it is."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        digest.update(f"{path.name}\0{file_sha256(path)}\n".encode())
     return digest.hexdigest()
 
 

@@ -27,7 +27,7 @@ from ingest.evidence import DEFAULT_SEEDS, PromptScores, resampled
 from ingest.lens import ModelLens
 from ingest.model_loading import LoadedModel, load_model
 from ingest.plugins import detectors, get_detector
-from ingest.write_runs import RunResult, completed_run, register_model, require_head_types, write_run
+from ingest.write_runs import RunResult, completed_run, find_model, require_head_types, write_run
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def verify_model(
     upgrade(engine)
     require_head_types(engine, {detector.head_type for detector in chosen})
     loaded = load_model(opts.model, cache_dir=cache_dir, device=opts.device, dtype=opts.dtype)
-    model_id = register_model(engine, loaded.facts)
+    model_id = find_model(engine, loaded.facts)
     lens = ModelLens(loaded.model, loaded.tokenizer)
     done = DONE_WITH_GATE_IGNORED if opts.ignore_task_gate else DONE
     seeds = {detector.name: list(seeds_for(detector, opts.seed, opts.seeds)) for detector in chosen}
@@ -115,7 +115,7 @@ def verify_model(
             logger.exception("Detector %s failed on %s", detector.name, loaded.facts.slug)
             result = failed_run(loaded, detector, lens, seeds[detector.name], error)
         clock = time.perf_counter()
-        run_id = write_run(engine, model_id, result)
+        run_id = write_run(engine, loaded.facts, result)
         timings = {**result.timings, "write": time.perf_counter() - clock}
         seconds = timings["total"] + timings["write"]
         outcomes.append(

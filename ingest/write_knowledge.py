@@ -5,7 +5,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from catalog.db import transaction, upgrade
+from catalog.db import upgrade, write_transaction
 from catalog.models import (
     Benchmark,
     BenchmarkPaper,
@@ -291,5 +291,5 @@ def ingest_knowledge(engine: Engine, directory: Path) -> dict[str, TableCount]:
     """
     knowledge = load_knowledge(directory)
     upgrade(engine)
-    with transaction(engine) as session:
+    with write_transaction(engine, f"the knowledge ingest of {directory}") as session:
         return write_knowledge(session, knowledge)

@@ -7,7 +7,7 @@ import torch
 from sqlalchemy import Engine
 from sqlmodel import Session, col, delete, select
 
-from catalog.db import transaction
+from catalog.db import write_transaction
 from catalog.models import Head, HeadScore, HeadType, Method, Model, ReportedHead, Run, RunStatus, Verdict
 from ingest.confirmation import Confirmation
 from ingest.detectors.base import TaskAccuracy
@@ -56,34 +56,62 @@ class RunResult:
         return sorted(heads, key=lambda item: -item[2])
 
 
-def register_model(engine: Engine, facts: ModelFacts) -> int:
-    """Insert or update the model's row and all its heads; returns the model id."""
-    with transaction(engine) as session:
+class ModelIdentityError(ValueError):
+    """A checkpoint would take the catalog row of another: the message names both."""
+
+
+# What a checkpoint's shape must agree on with the catalog's row, by column.
+SHAPE = ("n_layers", "n_heads", "n_kv_heads")
+
+
+def find_model(engine: Engine, facts: ModelFacts) -> int | None:
+    """The id of this checkpoint's catalog row, or None if it has none yet; a row of another checkpoint is refused."""
+    with Session(engine) as session:
         model = session.exec(select(Model).where(Model.slug == facts.slug)).first()
-        if model is None:
-            model = Model(slug=facts.slug, name=facts.name, kind=facts.kind)
-            session.add(model)
-        for field in (
-            "family",
-            "n_layers",
-            "n_heads",
-            "n_kv_heads",
-            "d_model",
-            "positional",
-            "file_sha256",
-        ):
-            setattr(model, field, getattr(facts, field))
-        model.hub_id = model.hub_id or facts.hub_id
-        model.quantization = facts.quantization or model.quantization
-        session.flush()
-        existing = set(session.exec(select(Head.layer, Head.head).where(Head.model_id == model.id)).all())
-        session.add_all(
-            Head(model_id=model.id, layer=layer, head=head)
-            for layer in range(facts.n_layers)
-            for head in range(facts.n_heads)
-            if (layer, head) not in existing
+        if model is not None:
+            check_identity(model, facts)
+        return None if model is None else model.id
+
+
+def check_identity(model: Model, facts: ModelFacts) -> None:
+    """A slug names one checkpoint: refuse another source, or a shape that contradicts the row's."""
+    if model.identity is not None and model.identity != facts.identity:
+        raise ModelIdentityError(
+            f"The catalog's model {model.slug!r} is {model.identity}, but the model loaded is {facts.identity}; "
+            "a different checkpoint needs a name of its own"
         )
-        return int(model.id)  # type: ignore[arg-type]  # set by the flush above
+    clashes = [
+        f"{column} {getattr(model, column)} in the catalog, {getattr(facts, column)} in the checkpoint"
+        for column in SHAPE
+        if getattr(model, column) != getattr(facts, column)
+    ]
+    if clashes:
+        raise ModelIdentityError(
+            f"The model loaded as {model.slug!r} ({facts.identity}) contradicts the catalog's row: {'; '.join(clashes)}"
+        )
+
+
+def _register_model(session: Session, facts: ModelFacts) -> int:
+    """Insert or complete the model's row and all its heads, in the caller's transaction; returns the model id."""
+    model = session.exec(select(Model).where(Model.slug == facts.slug)).first()
+    if model is None:
+        model = Model(slug=facts.slug, name=facts.name, kind=facts.kind, **{c: getattr(facts, c) for c in SHAPE})
+        session.add(model)
+    check_identity(model, facts)
+    for column in ("family", "d_model", "positional", "file_sha256", "identity"):
+        setattr(model, column, getattr(facts, column))
+    model.hub_id = model.hub_id or facts.hub_id
+    model.quantization = facts.quantization or model.quantization
+    session.flush()
+    existing = set(session.exec(select(Head.layer, Head.head).where(Head.model_id == model.id)).all())
+    session.add_all(
+        Head(model_id=model.id, layer=layer, head=head)
+        for layer in range(facts.n_layers)
+        for head in range(facts.n_heads)
+        if (layer, head) not in existing
+    )
+    session.flush()
+    return int(model.id)  # type: ignore[arg-type]  # set by the flush above
 
 
 def require_head_types(engine: Engine, slugs: set[str]) -> None:
@@ -97,9 +125,11 @@ def require_head_types(engine: Engine, slugs: set[str]) -> None:
 
 
 def completed_run(
-    engine: Engine, model_id: int, detector: str, version: str, seeds: list[int], *, done: set[RunStatus]
+    engine: Engine, model_id: int | None, detector: str, version: str, seeds: list[int], *, done: set[RunStatus]
 ) -> int | None:
     """The id of a run of this detector version on this model over these seeds, in a status of `done`, if any."""
+    if model_id is None:  # not in the catalog yet
+        return None
     with Session(engine) as session:
         runs = session.exec(
             select(Run.id, Run.seeds).where(
@@ -112,9 +142,14 @@ def completed_run(
     return next((run_id for run_id, run_seeds in runs if list(run_seeds) == seeds), None)
 
 
-def write_run(engine: Engine, model_id: int, result: RunResult) -> int:
-    """Store a run with every head's score and verdict, replacing an earlier run of this detector version and seed."""
-    with transaction(engine) as session:
+def write_run(engine: Engine, facts: ModelFacts, result: RunResult) -> int:
+    """Store a run with every head's score and verdict, replacing an earlier run of this detector version and seed.
+
+    The model's row and heads are registered in the same transaction, so that a model enters the catalog with
+    its first run or not at all.
+    """
+    with write_transaction(engine, f"the {result.detector} run on {facts.slug}") as session:
+        model_id = _register_model(session, facts)
         _delete_runs(session, model_id, result.detector, result.detector_version, result.seed)
         head_type_id = session.exec(select(HeadType.id).where(HeadType.slug == result.head_type)).one()
         task = result.task

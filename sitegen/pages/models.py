@@ -83,6 +83,7 @@ def _facts(model: ModelPublic) -> str:
         ["Quantization", md.escape(model.quantization) if model.quantization else "none"],
         ["Licence", md.escape(model.license) if model.license else "–"],
         ["File SHA-256", md.code(model.file_sha256) if model.file_sha256 else "–"],
+        ["Checkpoint verified", md.code(model.identity) if model.identity else "not verified here"],
     ]
     return md.table(["Fact", "Value"], rows)
 

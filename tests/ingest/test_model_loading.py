@@ -30,7 +30,43 @@ def test_a_local_checkpoint_folder_loads(smollm2, tmp_path: Path) -> None:  # ty
     smollm2.model.save_pretrained(tmp_path / "SmolLM2-copy")
     smollm2.tokenizer.save_pretrained(tmp_path / "SmolLM2-copy")
     loaded = load_model(str(tmp_path / "SmolLM2-copy"), cache_dir=tmp_path)
-    assert loaded.facts.slug == "smollm2-copy" and loaded.facts.quantization is None
+    assert loaded.facts.quantization is None and loaded.facts.name == "SmolLM2-copy"
+
+
+def test_a_local_folder_is_named_by_its_config_and_digest_not_its_folder_name(smollm2, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.utils.tiny_models import tiny_checkpoint
+
+    folder = tiny_checkpoint("llama", smollm2.tokenizer, tmp_path / "smollm2-135m-instruct")
+    facts = load_model(str(folder), cache_dir=tmp_path).facts
+    assert facts.slug.startswith("llama-2l4h-") and facts.slug != "smollm2-135m-instruct"
+    assert facts.identity.startswith("folder-sha256:") and facts.identity[-64:].startswith(facts.slug[-12:])
+
+
+def test_a_truncated_gguf_file_is_one_error_naming_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "truncated.gguf"
+    bad.write_bytes(b"GGUF\x03\x00\x00\x00" + bytes(100))
+    with pytest.raises(ModelLoadError, match=r"truncated.gguf: not a GGUF file that can be read") as caught:
+        load_model(str(bad), cache_dir=tmp_path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_pickle_payload_is_refused_without_running(tmp_path: Path) -> None:
+    import os
+    import pickle
+
+    from tests.utils.tiny_models import tiny_model
+
+    class Payload:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    folder = tmp_path / "pickled"
+    tiny_model("gpt2", 100).save_pretrained(folder)
+    (folder / "model.safetensors").unlink()
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(ModelLoadError, match="UnpicklingError: a pickled weights file holds more than tensors"):
+        load_model(str(folder), cache_dir=tmp_path)
+    assert not (tmp_path / "ran").exists()
 
 
 def test_a_missing_path_is_named(tmp_path: Path) -> None:

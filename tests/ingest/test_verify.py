@@ -213,3 +213,49 @@ def test_pattern_detectors_probing_the_same_tokens_share_their_passes(engine: En
     options = VerifyOptions(model=str(folder), detectors=("previous_token", "duplicate_token"), seeds=2)
     report = verify_model(engine, options, cache_dir=tmp_path)
     assert sum(outcome.timings["passes_forward"] for outcome in report.outcomes) == 2 * 2
+
+
+def test_a_folder_named_like_a_catalog_model_leaves_that_model_alone(engine: Engine, smollm2, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ingest_knowledge(engine, KNOWLEDGE_DIR)
+    folder = tiny_checkpoint("llama", smollm2.tokenizer, tmp_path / "smollm2-135m-instruct")
+    report = verify_model(engine, VerifyOptions(model=str(folder), detectors=("positional",)), cache_dir=tmp_path)
+    with Session(engine) as session:
+        catalogued = session.exec(select(Model).where(Model.slug == "smollm2-135m-instruct")).one()
+    assert report.model != "smollm2-135m-instruct"
+    assert (catalogued.n_layers, catalogued.n_heads, catalogued.identity) == (30, 9, None)
+
+
+def test_another_checkpoint_under_a_catalogued_slug_is_refused_naming_both(engine: Engine, verify) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from ingest.write_runs import ModelIdentityError, find_model
+
+    report = verify("positional")
+    with Session(engine) as session:
+        verified = session.exec(select(Model).where(Model.slug == report.model)).one()
+    impostor = replace(verified_facts(verified), identity="folder-sha256:" + "0" * 64)
+    with pytest.raises(ModelIdentityError, match=r"is gguf-sha256:b179.*loaded is folder-sha256:0000"):
+        find_model(engine, impostor)
+
+
+def verified_facts(model: Model):  # type: ignore[no-untyped-def]
+    from ingest.model_loading import ModelFacts
+
+    return ModelFacts(
+        **{name: getattr(model, name) for name in ModelFacts.__dataclass_fields__ if name != "identity"},
+        identity=model.identity,
+    )  # type: ignore[arg-type]
+
+
+def test_a_run_that_fails_to_write_leaves_no_model_behind(engine: Engine, smollm2, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    ingest_knowledge(engine, KNOWLEDGE_DIR)
+    folder = tiny_checkpoint("llama", smollm2.tokenizer, tmp_path / "tiny")
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("ingest.write_runs._delete_runs", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        verify_model(engine, VerifyOptions(model=str(folder), detectors=("positional",)), cache_dir=tmp_path)
+    with Session(engine) as session:
+        assert session.exec(select(Model).where(Model.identity.is_not(None))).first() is None  # type: ignore[union-attr]

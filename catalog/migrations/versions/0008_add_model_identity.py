@@ -1,0 +1,26 @@
+"""add model identity: the checkpoint a verification loaded, so that one slug never names two checkpoints
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-03 14:10:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("model", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("identity", sa.String(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("model", schema=None) as batch_op:
+        batch_op.drop_column("identity")
