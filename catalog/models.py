@@ -160,6 +160,9 @@ class BenchmarkPaper(SQLModel, table=True):
 # --- Models and heads --------------------------------------------------------
 
 
+MODEL_SHAPE = ("n_layers", "n_heads", "n_kv_heads")  # what a checkpoint fixes: a model row must agree with it
+
+
 # An exact checkpoint, reported on by a paper or verified by us.
 class Model(SQLModel, table=True):
     __tablename__ = "model"

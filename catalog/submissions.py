@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from catalog import models as m
+from catalog.citations import relink_verdicts
 from catalog.crud import InvalidFieldError, NotFoundError, list_reported_heads, require_known
 from catalog.schemas import (
     ReportedHeadCreate,
@@ -61,6 +62,9 @@ def submit_reported_head(*, session: Session, submission: ReportedHeadCreate) ->
             origin="submission",
         ),
     )
+    if created:
+        relink_verdicts(session)  # verdicts already stored on this head and type now cite it, as if it came first
+        session.commit()
     stored = list_reported_heads(
         session=session, model=submission.model, paper=submission.paper, head_type=submission.head_type
     )

@@ -17,12 +17,13 @@ from ingest.knowledge_files import (
     ReportedHeadsFile,
     StagesFile,
     check_known,
-    parse_head_index,
     read_file,
 )
 
 # The one file per stage that holds its head types.
 HEAD_TYPE_FILES = {"KR": "kr.yaml", "ICI": "ici.yaml", "LR": "lr.yaml", "EP": "ep.yaml"}
+TOP_LEVEL_FILES = ("stages.yaml", "papers.yaml", "methods.yaml", "benchmarks.yaml", "models.yaml", "README.md")
+FOLDERS = ("head_types", "reported_heads", "datasets")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ def load_knowledge(directory: Path) -> Knowledge:
     """Read and check every file; raise KnowledgeError on the first file with problems."""
     if not directory.is_dir():
         raise KnowledgeError(f"knowledge directory {directory} does not exist")
+    check_layout(directory)
     head_types: list[HeadTypeEntry] = []
     for stage, file_name in HEAD_TYPE_FILES.items():
         content = _read(directory, f"head_types/{file_name}", HeadTypesFile)
@@ -77,6 +79,42 @@ def load_knowledge(directory: Path) -> Knowledge:
     return knowledge
 
 
+def check_layout(directory: Path) -> None:
+    """Refuse any file the loader would not read: a `.yml` or a stray file would otherwise be skipped in silence."""
+    expected = {
+        "": {*TOP_LEVEL_FILES, *FOLDERS},
+        "head_types": set(HEAD_TYPE_FILES.values()),
+        "reported_heads": None,  # any *.yaml file
+        "datasets": None,  # any folder; each is checked by its record
+    }
+    for folder, names in expected.items():
+        where = directory / folder
+        if not where.is_dir():
+            continue  # a missing file or folder is reported by the reader that needs it
+        for path in sorted(where.iterdir()):
+            if not _expected(folder, path, names):
+                shown = path.relative_to(directory).as_posix()
+                raise KnowledgeError(f"{shown}: not a knowledge file; {_layout_hint(folder)}")
+
+
+def _expected(folder: str, path: Path, names: set[str] | None) -> bool:
+    if names is not None:
+        return path.name in names and path.is_dir() == (path.name in FOLDERS)
+    if folder == "datasets":
+        return path.is_dir()
+    return path.is_file() and path.suffix == ".yaml"
+
+
+def _layout_hint(folder: str) -> str:
+    hints = {
+        "": f"the folder holds {', '.join(TOP_LEVEL_FILES)} and the folders {', '.join(FOLDERS)}",
+        "head_types": f"head_types/ holds exactly {', '.join(HEAD_TYPE_FILES.values())}",
+        "reported_heads": "reported_heads/ holds only .yaml files",
+        "datasets": "datasets/ holds only folders, one per dataset",
+    }
+    return f"{hints[folder]} (catalog/knowledge/README.md); rename or remove it"
+
+
 def _read(directory: Path, name: str, schema):  # type: ignore[no-untyped-def]
     path = directory / name
     if not path.is_file():
@@ -101,10 +139,6 @@ def check_references(knowledge: Knowledge) -> None:
     _check_unique("methods.yaml", "method slug", _method_slugs(knowledge))
 
     papers = {p.key for p in knowledge.papers.papers}
-    for paper in knowledge.papers.papers:
-        bibtex_key = paper.bibtex.split("{", 1)[1].split(",", 1)[0].strip()
-        if bibtex_key != paper.key:
-            raise KnowledgeError(f"papers.yaml: paper {paper.key!r}, field 'bibtex': its key is {bibtex_key!r}")
 
     head_types = {h.slug for h in knowledge.head_types}
     for entry in knowledge.head_types:
@@ -144,6 +178,7 @@ def check_references(knowledge: Knowledge) -> None:
     models = {m.slug: m for m in knowledge.models.models}
     for source in knowledge.reported_heads:
         _check_reported(source, papers, head_types, models)
+    _check_reported_once(knowledge.reported_heads)
     _check_unique("datasets/", "dataset slug", (d.content.slug for d in knowledge.datasets))
     for dataset in knowledge.datasets:
         check_dataset(dataset, papers, head_types, models)
@@ -155,24 +190,35 @@ def _check_reported(source: ReportedHeadsSource, papers: set[str], head_types: s
     check_known(source.name, "model", [content.model], set(models), "models.yaml")
     model = models[content.model]
     seen: set[tuple[str, int, int]] = set()
-    for group in content.groups:
+    for group, text, _ in content.entries():
         where = f"{source.name}: group {group.head_type!r}"
         check_known(where, "head_type", [group.head_type], head_types, "head_types/")
-        for head in group.heads:
-            text = head if isinstance(head, str) else head.index
-            try:
-                layer, index = parse_head_index(text)
-            except ValueError as error:
-                raise KnowledgeError(f"{where}, field 'heads': {error}") from error
-            layer, index = layer - content.index_base, index - content.index_base
-            if not (0 <= layer < model.n_layers and 0 <= index < model.n_heads):
+        try:
+            layer, index = content.zero_based(text)
+        except ValueError as error:
+            raise KnowledgeError(f"{where}, field 'heads': {error}") from error
+        if not (0 <= layer < model.n_layers and 0 <= index < model.n_heads):
+            raise KnowledgeError(
+                f"{where}, field 'heads': {text!r} (base {content.index_base}) is outside "
+                f"{model.slug}'s {model.n_layers} layers × {model.n_heads} heads"
+            )
+        if (group.head_type, layer, index) in seen:
+            raise KnowledgeError(f"{where}, field 'heads': {text!r} is reported more than once for this type")
+        seen.add((group.head_type, layer, index))
+
+
+def _check_reported_once(sources: list[ReportedHeadsSource]) -> None:
+    """A paper reports a head as a type in one file: the same report in two files would be stored once, silently."""
+    first_file: dict[tuple[str, str, str, int, int], str] = {}
+    for source in sources:
+        content = source.content
+        for group, text, _ in content.entries():
+            report = (content.paper, content.model, group.head_type, *content.zero_based(text))
+            if first_file.setdefault(report, source.name) != source.name:
                 raise KnowledgeError(
-                    f"{where}, field 'heads': {text!r} (base {content.index_base}) is outside "
-                    f"{model.slug}'s {model.n_layers} layers × {model.n_heads} heads"
+                    f"{source.name}: group {group.head_type!r}, field 'heads': {text!r} of {content.model} is "
+                    f"already reported for {content.paper} in {first_file[report]}; keep it in one file"
                 )
-            if (group.head_type, layer, index) in seen:
-                raise KnowledgeError(f"{where}, field 'heads': {text!r} is reported more than once for this type")
-            seen.add((group.head_type, layer, index))
 
 
 def _check_unique(file: str, what: str, values: Iterable[str]) -> None:

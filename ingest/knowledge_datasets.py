@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.head_list_formats import FormatError, ListedHead, registered
+from catalog.strict_parsing import ParseError, read_text
 from ingest.knowledge_files import DatasetFile, DatasetList, KnowledgeError, ModelEntry, check_known, read_file
 
 DATASET_RECORD = "dataset.yaml"
@@ -65,8 +66,8 @@ def _read_list(folder: Path, name: str, content: DatasetFile, entry: DatasetList
     if not path.is_file():
         raise KnowledgeError(f"{where}: the file is missing")
     try:
-        heads = registered()[content.format].read(path.read_text(encoding="utf-8"))
-    except FormatError as error:
+        heads = registered()[content.format].read(read_text(path))
+    except (FormatError, ParseError) as error:
         raise KnowledgeError(f"{where}: {error}") from error
     base = content.index.base
     return LoadedList(entry, [ListedHead(h.layer - base, h.head - base, h.score, h.label) for h in heads])

@@ -6,11 +6,14 @@ the field, so that a reviewer can fix the data without reading this code.
 """
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from catalog.strict_parsing import ParseError, load_yaml, read_text
+from ingest.bibtex import BibtexError, parse_bibtex
 
 StageCode = Literal["KR", "ICI", "LR", "EP"]
 HeadTypeSource = Literal["survey-figure", "survey-text", "extension"]
@@ -30,8 +33,6 @@ Text = Annotated[str, Field(min_length=1)]
 
 # A head index as papers print it: "9.9", "L9H9", "L9.H9" or "(9, 9)".
 HEAD_INDEX = re.compile(r"^\s*(?:L(\d+)\.?H(\d+)|(\d+)\.(\d+)|\(\s*(\d+)\s*,\s*(\d+)\s*\))\s*$")
-# The first line of a BibTeX entry: @type{key,
-BIBTEX_HEAD = re.compile(r"^\s*@(\w+)\s*\{\s*([^,\s]+)\s*,")
 
 
 class KnowledgeError(ValueError):
@@ -113,16 +114,13 @@ class PaperEntry(Strict):
 
     @field_validator("bibtex")
     @classmethod
-    def _check_bibtex(cls, value: str) -> str:
-        if not BIBTEX_HEAD.match(value):
-            raise ValueError("BibTeX must start with '@type{key,'")
-        depth = 0
-        for char in value:
-            depth += {"{": 1, "}": -1}.get(char, 0)
-            if depth < 0:
-                break
-        if depth != 0:
-            raise ValueError("BibTeX braces are not balanced")
+    def _check_bibtex(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            entry = parse_bibtex(value)
+        except BibtexError as error:
+            raise ValueError(f"not one well-formed BibTeX entry: {error}") from error
+        if "key" in info.data and entry.key != info.data["key"]:
+            raise ValueError(f"its key is {entry.key!r}, not the paper's key {info.data['key']!r}")
         return value
 
 
@@ -204,6 +202,14 @@ class ModelEntry(Strict):
     quantization: str | None = None
     license: str | None = None
 
+    @model_validator(mode="after")
+    def _check_kv_heads(self) -> "ModelEntry":
+        if self.n_heads % self.n_kv_heads:
+            raise ValueError(
+                f"field 'n_kv_heads': {self.n_kv_heads} KV heads cannot be shared evenly by {self.n_heads} query heads"
+            )
+        return self
+
 
 class ModelsFile(Strict):
     models: list[ModelEntry] = Field(min_length=1)
@@ -231,6 +237,17 @@ class ReportedHeadsFile(Strict):
     index_base: Literal[0, 1]
     index_convention: Text
     groups: list[ReportedGroup] = Field(min_length=1)
+
+    def entries(self) -> Iterator[tuple[ReportedGroup, str, float | None]]:
+        """Each head as (its group, its index as the paper prints it, its score)."""
+        for group in self.groups:
+            for item in group.heads:
+                yield (group, item, None) if isinstance(item, str) else (group, item.index, item.score)
+
+    def zero_based(self, text: str) -> tuple[int, int]:
+        """A printed index as 0-based (layer, head); a ValueError if it is not a head index."""
+        layer, head = parse_head_index(text)
+        return layer - self.index_base, head - self.index_base
 
 
 # --- datasets/<slug>/dataset.yaml --------------------------------------------------
@@ -293,18 +310,26 @@ FileModel = TypeVar("FileModel", bound=BaseModel)
 def read_file(path: Path, schema: type[FileModel], root: Path) -> FileModel:
     """Parse one YAML file against its schema, or raise KnowledgeError naming the entry."""
     name = path.relative_to(root).as_posix()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise KnowledgeError(f"{name}: not valid YAML: {error}") from error
-    except OSError as error:
-        raise KnowledgeError(f"{name}: cannot be read: {error}") from error
+    raw = read_yaml(path, name)
     if not isinstance(raw, dict):
         raise KnowledgeError(f"{name}: expected a mapping at the top, found {type(raw).__name__}")
     try:
         return schema.model_validate(raw)
     except ValidationError as error:
         raise KnowledgeError(describe_validation_error(name, raw, error)) from error
+
+
+def read_yaml(path: Path, name: str) -> Any:
+    """A reviewed YAML file's content: UTF-8, no control characters, no key given twice."""
+    try:
+        return load_yaml(read_text(path))
+    except ParseError as error:
+        raise KnowledgeError(describe_parse_error(name, error)) from error
+
+
+def describe_parse_error(name: str, error: ParseError) -> str:
+    where = f"{describe_location(error.document, error.location)}: " if error.location else ""
+    return f"{name}: {where}{error}"
 
 
 def describe_validation_error(name: str, raw: dict[str, Any], error: ValidationError) -> str:

@@ -19,9 +19,9 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import Field, ValidationError
 
+from catalog.strict_parsing import ParseError, load_yaml, read_text
 from ingest.knowledge_files import ModelSlug, Strict, Text, describe_validation_error
 
 logger = logging.getLogger(__name__)
@@ -111,9 +111,9 @@ class BundledFile:
 def load_sources(path: Path = SOURCES_FILE) -> dict[str, ModelSource]:
     """Read model_sources.yaml, keyed by short name; it must list exactly the BUNDLED models."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(read_text(path))
         entries = SourcesFile.model_validate(raw).models
-    except (OSError, yaml.YAMLError) as error:
+    except ParseError as error:
         raise ModelFileError(f"{path.name}: cannot be read: {error}") from error
     except ValidationError as error:
         raise ModelFileError(describe_validation_error(path.name, raw, error)) from error

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
@@ -131,10 +131,28 @@ def _load(name: str, *, cache_dir: Path, **options: Any) -> LoadedModel:
 def _load_folder(path: Path, **options: Any) -> LoadedModel:
     """A local folder is named by its config and its files' digest, never by the folder's name alone."""
     digest = folder_digest(path)
-    pair = _from_pretrained(path, **options)
+    try:
+        pair = _from_pretrained(path, **options)
+    except ModelLoadError as error:
+        bad = _unreadable_weights(path, error.__cause__)
+        if bad is None:
+            raise
+        raise ModelLoadError(f"{bad}: not a weights file that can be read ({_one_line(error.__cause__)})") from error
     config = pair[0].config
     slug = slugify(f"{config.model_type}-{config.num_hidden_layers}l{config.num_attention_heads}h-{digest[:12]}")
     return _loaded(pair, slug, f"folder-sha256:{digest}", hub_id=None, quantization=None, sha256=None, name=path.name)
+
+
+def _unreadable_weights(folder: Path, cause: BaseException | None) -> Path | None:
+    """The folder's weights file that `cause` comes from, when it can be singled out."""
+    for file in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(file, "pt"):
+                pass
+        except (SafetensorError, OSError):
+            return file
+    pickled = [file for file in sorted(folder.iterdir()) if file.suffix in PICKLED_WEIGHTS]
+    return pickled[0] if len(pickled) == 1 and isinstance(cause, pickle.UnpicklingError | EOFError) else None
 
 
 def _load_gguf(
@@ -176,6 +194,8 @@ def _from_pretrained(source: Path | str, **options: Any) -> tuple[PreTrainedMode
     return model, tokenizer
 
 
+# Suffixes of weights files torch pickles (loaded weights only, never run).
+PICKLED_WEIGHTS = (".bin", ".pt", ".pth")
 # What transformers, torch, gguf and safetensors raise on a file that is missing, truncated, or not what it says:
 # a pickle that is refused (torch loads weights only), a short read, a header that does not parse.
 UNREADABLE = (

@@ -5,6 +5,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from catalog.citations import relink_verdicts
 from catalog.db import upgrade, write_transaction
 from catalog.models import (
     Benchmark,
@@ -29,7 +30,8 @@ from catalog.models import (
 from catalog.search import rebuild_search_index
 from catalog.sync import Syncer, TableCount
 from ingest.knowledge import Knowledge, load_knowledge
-from ingest.knowledge_files import DatasetFile, parse_head_index
+from ingest.knowledge_files import DatasetFile
+from ingest.knowledge_guards import check_stale_rows, check_verified_shapes
 
 
 def write_knowledge(session: Session, knowledge: Knowledge) -> dict[str, TableCount]:
@@ -46,6 +48,7 @@ def write_knowledge(session: Session, knowledge: Knowledge) -> dict[str, TableCo
     _sync_methods(syncer, knowledge, papers)
     _sync_benchmarks(syncer, knowledge, papers)
     # Verification adds models and heads of its own: the knowledge never deletes them.
+    check_verified_shapes(session, knowledge.models.models)
     models = syncer.sync(Model, ("slug",), [m.model_dump() for m in knowledge.models.models], keep_others=True)
     headed = [model for model in models.values() if model.slug not in _named_only_by_datasets(knowledge)]
     heads = _id_map(syncer.sync(Head, ("model_id", "layer", "head"), _head_rows(headed), keep_others=True))
@@ -56,6 +59,8 @@ def write_knowledge(session: Session, knowledge: Knowledge) -> dict[str, TableCo
         scope={"origin": "knowledge"},
     )
     _sync_datasets(syncer, knowledge, _id_map(models), head_types, papers)
+    check_stale_rows(session, syncer.stale)
+    relink_verdicts(session, leaving=[row.id for row in syncer.stale if isinstance(row, ReportedHead)])
     syncer.delete_stale()
     syncer.counts["search_document"] = rebuild_search_index(session)
     return syncer.counts
@@ -207,24 +212,22 @@ def _reported_head_rows(knowledge: Knowledge, models: dict, heads: dict, head_ty
     rows = []
     for source in knowledge.reported_heads:
         content = source.content
-        for group in content.groups:
-            for item in group.heads:
-                text, score = (item, None) if isinstance(item, str) else (item.index, item.score)
-                layer, head = (i - content.index_base for i in parse_head_index(text))
-                rows.append(
-                    {
-                        "head_id": heads[(models[content.model], layer, head)],
-                        "head_type_id": head_types[group.head_type],
-                        "paper_id": papers[content.paper],
-                        "location": group.location,
-                        "paper_index": text,
-                        "index_base": content.index_base,
-                        "index_convention": content.index_convention,
-                        "evidence": group.evidence,
-                        "score": score,
-                        "score_name": group.score_name,
-                    }
-                )
+        for group, text, score in content.entries():
+            layer, head = content.zero_based(text)
+            rows.append(
+                {
+                    "head_id": heads[(models[content.model], layer, head)],
+                    "head_type_id": head_types[group.head_type],
+                    "paper_id": papers[content.paper],
+                    "location": group.location,
+                    "paper_index": text,
+                    "index_base": content.index_base,
+                    "index_convention": content.index_convention,
+                    "evidence": group.evidence,
+                    "score": score,
+                    "score_name": group.score_name,
+                }
+            )
     return rows
 
 

@@ -7,8 +7,19 @@ import torch
 from sqlalchemy import Engine
 from sqlmodel import Session, col, delete, select
 
+from catalog.citations import cited_reports
 from catalog.db import write_transaction
-from catalog.models import Head, HeadScore, HeadType, Method, Model, ReportedHead, Run, RunStatus, Verdict
+from catalog.models import (
+    MODEL_SHAPE,
+    Head,
+    HeadScore,
+    HeadType,
+    Method,
+    Model,
+    Run,
+    RunStatus,
+    Verdict,
+)
 from ingest.confirmation import Confirmation
 from ingest.detectors.base import TaskAccuracy
 from ingest.evidence import Evidence
@@ -60,10 +71,6 @@ class ModelIdentityError(ValueError):
     """A checkpoint would take the catalog row of another: the message names both."""
 
 
-# What a checkpoint's shape must agree on with the catalog's row, by column.
-SHAPE = ("n_layers", "n_heads", "n_kv_heads")
-
-
 def find_model(engine: Engine, facts: ModelFacts) -> int | None:
     """The id of this checkpoint's catalog row, or None if it has none yet; a row of another checkpoint is refused."""
     with Session(engine) as session:
@@ -82,7 +89,7 @@ def check_identity(model: Model, facts: ModelFacts) -> None:
         )
     clashes = [
         f"{column} {getattr(model, column)} in the catalog, {getattr(facts, column)} in the checkpoint"
-        for column in SHAPE
+        for column in MODEL_SHAPE
         if getattr(model, column) != getattr(facts, column)
     ]
     if clashes:
@@ -95,7 +102,7 @@ def _register_model(session: Session, facts: ModelFacts) -> int:
     """Insert or complete the model's row and all its heads, in the caller's transaction; returns the model id."""
     model = session.exec(select(Model).where(Model.slug == facts.slug)).first()
     if model is None:
-        model = Model(slug=facts.slug, name=facts.name, kind=facts.kind, **{c: getattr(facts, c) for c in SHAPE})
+        model = Model(slug=facts.slug, name=facts.name, kind=facts.kind, **{c: getattr(facts, c) for c in MODEL_SHAPE})
         session.add(model)
     check_identity(model, facts)
     for column in ("family", "d_model", "positional", "file_sha256", "identity"):
@@ -177,7 +184,7 @@ def write_run(engine: Engine, facts: ModelFacts, result: RunResult) -> int:
         session.add(run)
         session.flush()
         heads = {(h.layer, h.head): h.id for h in session.exec(select(Head).where(Head.model_id == model_id))}
-        reported = _reported_heads(session, model_id, head_type_id)
+        reported = cited_reports(session, model_id, head_type_id)
         evidence = result.evidence
         scores, verdicts = [], []
         for (layer, head), head_id in heads.items():
@@ -213,16 +220,6 @@ def _delete_runs(session: Session, model_id: int, detector: str, version: str, s
     session.exec(delete(Verdict).where(col(Verdict.run_id).in_(old)))  # type: ignore[call-overload]
     session.exec(delete(HeadScore).where(col(HeadScore.run_id).in_(old)))  # type: ignore[call-overload]
     session.exec(delete(Run).where(col(Run.id).in_(old)))  # type: ignore[call-overload]
-
-
-def _reported_heads(session: Session, model_id: int, head_type_id: int) -> dict[int, int]:
-    """Reported heads of this type on this model, by head id, so that verdicts can confirm or contradict them."""
-    rows = session.exec(
-        select(ReportedHead.head_id, ReportedHead.id)
-        .join(Head, Head.id == ReportedHead.head_id)
-        .where(Head.model_id == model_id, ReportedHead.head_type_id == head_type_id)
-    )
-    return {head_id: reported_id for head_id, reported_id in rows}
 
 
 def _number(value: torch.Tensor) -> float | None:

@@ -8,11 +8,12 @@ same heads. The knowledge loader reads datasets with them (ingest), and the
 exports write with them (cli, api): they know nothing of either.
 """
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
+
+from catalog.strict_parsing import ParseError, load_json
 
 Unit = Literal["query-head", "kv-head"]
 Parsed = TypeVar("Parsed", dict, list)  # type: ignore[type-arg]
@@ -64,12 +65,18 @@ def head_pair(text: str, where: str) -> tuple[int, int]:
 def parse_json(text: str, expected: type[Parsed], what: str) -> Parsed:
     """The JSON value of `text`, which must be a `expected` (dict or list); `what` says what it should hold."""
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise FormatError(f"not valid JSON: {error}") from error
+        raw = load_json(text)
+    except ParseError as error:
+        raise FormatError(describe_parse_error(error)) from error
     if not isinstance(raw, expected):
         raise FormatError(f"expected {what}, found {type(raw).__name__}")
     return raw
+
+
+def describe_parse_error(error: ParseError) -> str:
+    """The parser's message, led by where in the document it is."""
+    where = " > ".join(map(str, error.location))
+    return f"at {where}: {error}" if where else str(error)
 
 
 def is_number(value: object) -> bool:

@@ -7,14 +7,15 @@ model's hub id (`model_name_or_path`) and a short name (`model_base_class`).
 
 import yaml
 
-from catalog.head_list_formats import FormatError, Grid, HeadListFormat, ListedHead, head_pair
+from catalog.head_list_formats import FormatError, Grid, HeadListFormat, ListedHead, describe_parse_error, head_pair
+from catalog.strict_parsing import ParseError, load_yaml
 
 
 def read(text: str) -> list[ListedHead]:
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise FormatError(f"not valid YAML: {error}") from error
+        raw = load_yaml(text)
+    except ParseError as error:
+        raise FormatError(describe_parse_error(error)) from error
     if not isinstance(raw, dict) or not isinstance(raw.get("attn_head_set"), str):
         raise FormatError("expected a mapping with 'attn_head_set', a string of layer-head pairs")
     pairs = raw["attn_head_set"].split(",")

@@ -10,9 +10,9 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from catalog.strict_parsing import ParseError, load_yaml, read_text
 from ingest.detectors.texts import DATA_DIR
 from ingest.knowledge_files import describe_validation_error
 
@@ -92,7 +92,10 @@ def load_task_texts(path: Path) -> TaskTexts:
     Raises:
         TaskTextsError: naming the file, the section (e.g. icl_tasks, country_capital) and the entry at fault.
     """
-    raw: Any = yaml.safe_load(path.read_text())
+    try:
+        raw: Any = load_yaml(read_text(path))
+    except ParseError as error:
+        raise TaskTextsError(f"{path}: {error}") from error
     try:
         return TaskTexts.model_validate(raw)
     except ValidationError as error:

@@ -4,10 +4,10 @@ from functools import cache
 from pathlib import Path
 
 import torch
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from transformers import PreTrainedTokenizerBase
 
+from catalog.strict_parsing import load_yaml, read_text
 from ingest.detectors.base import Probe
 from ingest.detectors.probes import bos_prefix, pad_id, pad_right, word_tokens
 
@@ -34,12 +34,12 @@ class SyntaxWords(BaseModel):
 
 @cache
 def sentences() -> Sentences:
-    return Sentences.model_validate(yaml.safe_load((DATA_DIR / "sentences.yaml").read_text()))
+    return Sentences.model_validate(load_yaml(read_text(DATA_DIR / "sentences.yaml")))
 
 
 @cache
 def syntax_words() -> SyntaxWords:
-    return SyntaxWords.model_validate(yaml.safe_load((DATA_DIR / "syntax.yaml").read_text()))
+    return SyntaxWords.model_validate(load_yaml(read_text(DATA_DIR / "syntax.yaml")))
 
 
 def words_of(sentence: str) -> list[str]:

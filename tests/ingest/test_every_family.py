@@ -78,4 +78,4 @@ def test_a_detector_that_raises_leaves_a_failed_run_while_the_others_complete(
     with Session(engine) as session:
         failed = session.exec(select(Run).where(Run.detector == "positional")).one()
         assert failed.status == "failed" and failed.error == "RuntimeError: injected failure"
-        assert session.exec(select(Model.family).where(Model.slug == "tiny-gpt2")).one() == "gpt2"
+        assert session.exec(select(Model.family).where(Model.slug == report.model)).one() == "gpt2"

@@ -161,13 +161,84 @@ def test_bibtex_key_differing_from_paper_key_is_rejected(knowledge_dir: Path) ->
     rejected(knowledge_dir, "papers.yaml", "'IOI_23_ICLR_Redwood'", "field 'bibtex'", "'Wang2022'")
 
 
-def test_unbalanced_bibtex_is_rejected(knowledge_dir: Path) -> None:
-    def truncate(data: dict) -> None:  # type: ignore[type-arg]
-        paper = next(p for p in data["papers"] if p["key"] == "IOI_23_ICLR_Redwood")
-        paper["bibtex"] = paper["bibtex"].rstrip().rstrip("}")
+def edit_paper(knowledge_dir: Path, key: str, field: str, change) -> None:  # type: ignore[no-untyped-def]
+    def edit(data: dict) -> None:  # type: ignore[type-arg]
+        paper = next(p for p in data["papers"] if p["key"] == key)
+        paper[field] = change(paper[field])
 
-    edit_yaml(knowledge_dir / "papers.yaml", truncate)
-    rejected(knowledge_dir, "key 'IOI_23_ICLR_Redwood'", "field 'bibtex'", "not balanced")
+    edit_yaml(knowledge_dir / "papers.yaml", edit)
+
+
+def test_unbalanced_bibtex_is_rejected(knowledge_dir: Path) -> None:
+    edit_paper(knowledge_dir, "IOI_23_ICLR_Redwood", "bibtex", lambda bibtex: bibtex.rstrip().rstrip("}"))
+    rejected(knowledge_dir, "key 'IOI_23_ICLR_Redwood'", "field 'bibtex'", "ends before its closing '}'")
+
+
+def test_bibtex_that_closes_early_is_rejected_where_it_goes_wrong(knowledge_dir: Path) -> None:
+    edit_paper(
+        knowledge_dir,
+        "InductionHeads_22_TCT_Anthropic",
+        "bibtex",
+        lambda bibtex: bibtex.replace("induction heads}", "induction} heads}{"),
+    )
+    rejected(knowledge_dir, "key 'InductionHeads_22_TCT_Anthropic'", "field 'bibtex'", "line 2", "(at 'heads}{")
+
+
+def test_a_duplicate_yaml_key_is_rejected_with_its_line(knowledge_dir: Path) -> None:
+    path = knowledge_dir / "models.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("    n_layers: 12\n", "    n_layers: 12\n    n_layers: 2\n", 1), encoding="utf-8")
+    rejected(knowledge_dir, "models.yaml", "key 'n_layers' is given twice (first on line")
+
+
+def test_a_control_character_in_a_title_is_rejected_naming_the_entry(knowledge_dir: Path) -> None:
+    edit_paper(knowledge_dir, "IOI_23_ICLR_Redwood", "title", lambda title: title + "\x00")
+    rejected(knowledge_dir, "papers.yaml", "key 'IOI_23_ICLR_Redwood'", "field 'title'", "control character")
+
+
+def test_invalid_utf8_is_rejected_naming_the_file_and_line(knowledge_dir: Path) -> None:
+    path = knowledge_dir / "head_types/lr.yaml"
+    path.write_bytes(path.read_bytes().replace(b"induction", b"induc\xe9tion", 1))
+    rejected(knowledge_dir, "head_types/lr.yaml: not UTF-8", "(line ")
+
+
+def test_a_file_renamed_yml_is_rejected_not_skipped(knowledge_dir: Path) -> None:
+    source = knowledge_dir / "reported_heads/ioi-gpt2-small.yaml"
+    source.rename(source.with_suffix(".yml"))
+    rejected(knowledge_dir, "reported_heads/ioi-gpt2-small.yml: not a knowledge file", "only .yaml files")
+
+
+@pytest.mark.parametrize("stray", ["notes.txt", "models.yml", "head_types/misc.yaml", "datasets/list.json"])
+def test_a_file_the_loader_would_not_read_is_rejected(knowledge_dir: Path, stray: str) -> None:
+    (knowledge_dir / stray).write_text("a: 1\n", encoding="utf-8")
+    rejected(knowledge_dir, f"{stray}: not a knowledge file")
+
+
+def test_a_head_reported_in_two_files_is_rejected_naming_both(knowledge_dir: Path) -> None:
+    original = knowledge_dir / "reported_heads/copy-suppression-gpt2-small.yaml"
+    copy = knowledge_dir / "reported_heads/copy-suppression-again.yaml"
+    copy.write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
+    edit_yaml(copy, lambda d: d.update(groups=d["groups"][:1]))
+    rejected(
+        knowledge_dir,
+        "reported_heads/copy-suppression-gpt2-small.yaml",
+        "'L10H7' of gpt2-small is already reported for CopySupression_23_arXiv_Google in "
+        "reported_heads/copy-suppression-again.yaml",
+    )
+
+
+@pytest.mark.parametrize("n_kv_heads", [5, 24])
+def test_kv_heads_that_do_not_share_the_heads_evenly_are_rejected(knowledge_dir: Path, n_kv_heads: int) -> None:
+    edit_yaml(knowledge_dir / "models.yaml", lambda d: d["models"][0].update(n_kv_heads=n_kv_heads))
+    rejected(knowledge_dir, "models.yaml", "slug 'gpt2-small'", f"{n_kv_heads} KV heads cannot be shared evenly")
+
+
+def test_a_published_list_with_a_key_given_twice_is_rejected(knowledge_dir: Path) -> None:
+    path = knowledge_dir / "datasets/retrieval-head-scores/Yi-6B-200K.json"
+    text = path.read_text(encoding="utf-8")
+    first_key = text[: text.index(":")]
+    path.write_text(text.replace("{", "{" + first_key.lstrip("{") + ": [], ", 1), encoding="utf-8")
+    rejected(knowledge_dir, "datasets/retrieval-head-scores/dataset.yaml: list 'Yi-6B-200K.json'", "given twice")
 
 
 def test_reported_head_outside_the_model_is_rejected(knowledge_dir: Path) -> None:

@@ -64,9 +64,20 @@ def test_a_pickle_payload_is_refused_without_running(tmp_path: Path) -> None:
     tiny_model("gpt2", 100).save_pretrained(folder)
     (folder / "model.safetensors").unlink()
     (folder / "pytorch_model.bin").write_bytes(pickle.dumps(Payload()))
-    with pytest.raises(ModelLoadError, match="UnpicklingError: a pickled weights file holds more than tensors"):
+    with pytest.raises(ModelLoadError, match=r"pytorch_model.bin: not a weights file .*UnpicklingError: a pickled"):
         load_model(str(folder), cache_dir=tmp_path)
     assert not (tmp_path / "ran").exists()
+
+
+def test_a_truncated_safetensors_file_in_a_folder_is_named(tmp_path: Path) -> None:
+    from tests.utils.tiny_models import tiny_model
+
+    folder = tmp_path / "truncated"
+    tiny_model("gpt2", 100).save_pretrained(folder)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(ModelLoadError, match=r"model.safetensors: not a weights file that can be read \(Safetensor"):
+        load_model(str(folder), cache_dir=tmp_path)
 
 
 def test_a_missing_path_is_named(tmp_path: Path) -> None:
