@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -85,6 +86,39 @@ async def reject_nul(request: Request) -> None:
     errors = [ProblemParameter.at(w, k, "Contains a NUL character") for w, k, v in items if "\0" in v]
     if errors:
         raise ApiProblem("invalid-parameter", "Parameters may not contain NUL characters", errors)
+
+
+async def reject_unknown_parameters(request: Request) -> None:
+    """A query parameter the endpoint does not take is refused, naming it and the ones it takes.
+
+    Ignoring it would answer another question than the one asked: `?headtype=` (for `head_type`) would list
+    every head.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    accepted = _query_parameters(route)
+    unknown = sorted({name for name in request.query_params if name not in accepted})
+    if unknown:
+        takes = ", ".join(sorted(accepted)) or "none"
+        errors = [
+            ProblemParameter.at("query", name, f"Not a parameter of this endpoint; it takes: {takes}")
+            for name in unknown
+        ]
+        raise ApiProblem(
+            "invalid-parameter", f"Unknown query parameter {', '.join(unknown)}; this endpoint takes: {takes}", errors
+        )
+
+
+def _query_parameters(route: APIRoute) -> frozenset[str]:
+    """The query parameters the route and every dependency under it declare."""
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(field.alias for field in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
 
 
 _bearer = HTTPBearer(auto_error=False, description="The token this server was started with (HEADATLAS_API_TOKEN).")

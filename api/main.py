@@ -14,13 +14,17 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
+from swagger_ui_bundle import swagger_ui_path
 
 from api.caching import CachingMiddleware
-from api.deps import reject_nul
+from api.deps import reject_nul, reject_unknown_parameters
 from api.errors import PROBLEM_MEDIA_TYPE, add_problem_handlers
+from api.methods import HeadAndOptionsMiddleware
 from api.routes import ROUTERS
 from catalog.db import make_engine
 from catalog.settings import Settings, get_settings
@@ -73,30 +77,50 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=_package_version(),
         description=DESCRIPTION,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
-        redoc_url=f"{API_PREFIX}/redoc",
+        docs_url=None,  # served by _serve_docs, with its assets, so that it works offline
+        redoc_url=None,
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     for router in ROUTERS:
-        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(reject_nul)])
+        app.include_router(
+            router, prefix=API_PREFIX, dependencies=[Depends(reject_nul), Depends(reject_unknown_parameters)]
+        )
     add_problem_handlers(app)
+    _serve_docs(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    # Outermost last: CORS answers preflights first; caching sees the bytes gzip sends.
+    # Outermost last: CORS answers preflights first; caching sees the bytes gzip sends, and a HEAD as its GET.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE, compresslevel=GZIP_LEVEL)
     app.add_middleware(CachingMiddleware, prefix="/api/")
+    app.add_middleware(HeadAndOptionsMiddleware, router=app.router, prefix="/api/")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "If-None-Match"],
             expose_headers=["ETag", "Location"],
         )
     _serve_site(app, settings.site_dir)
     return app
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """Swagger UI at /api/v1/docs from the assets installed with the package (swagger-ui-bundle), not a CDN."""
+    assets = f"{API_PREFIX}/docs/assets"
+    app.router.routes.append(Mount(assets, app=StaticFiles(directory=str(swagger_ui_path)), name="docs-assets"))
+
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    def read_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="headatlas API",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon-32x32.png",
+        )
 
 
 class SiteMount(Mount):

@@ -45,7 +45,7 @@ from ingest.detectors.iteration import parity_prompts
 from ingest.evidence import DEFAULT_SEEDS
 from ingest.model_files import load_sources, missing_requirements
 from ingest.model_loading import load_model
-from ingest.toy_models import TOY_NAME
+from ingest.toy_checkpoint import TOY_NAME
 from ingest.verify import VerifyOptions, verify_model
 from ingest.write_knowledge import ingest_knowledge
 

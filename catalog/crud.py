@@ -1,5 +1,6 @@
 """Reading the catalog: each query lives here once, for the CLI, the API and the docs site."""
 
+import difflib
 from typing import Literal
 
 from sqlalchemy import exists, func
@@ -293,12 +294,31 @@ def paper_ref(paper: m.Paper) -> PaperRef:
 
 
 def require_known(session: Session, column, value: str, what: str) -> str:  # type: ignore[no-untyped-def]
-    """`value` if the catalog has it in `column`; otherwise a ValueError listing what it has."""
+    """The catalog's own spelling of `value` in `column`; otherwise a ValueError naming the nearest and the rest.
+
+    A value is known as stored, in any case, or by the start of exactly one stored value (ignoring case and
+    hyphens, at least MIN_PREFIX characters): `smollm2` is `smollm2-135m-instruct`, `Induction-Head` is
+    `induction-head`.
+    """
     if session.exec(select(column).where(column == value).limit(1)).first() is not None:
         return value
     options = sorted(set(session.exec(select(column)).all()))
+    matches = [option for option in options if _folded(option) == _folded(value)]
+    if len(matches) != 1 and len(_folded(value)) >= MIN_PREFIX:
+        matches = [option for option in options if _folded(option).startswith(_folded(value))]
+    if len(matches) == 1:
+        return matches[0]  # type: ignore[no-any-return]
+    nearest = matches or difflib.get_close_matches(value, options, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(map(repr, nearest))}? " if nearest else ""
     shown = ", ".join(map(str, options[:30])) + (f", … ({len(options)} in all)" if len(options) > 30 else "")
-    raise ValueError(f"Unknown {what} {value!r}; choose one of: {shown}")
+    raise ValueError(f"Unknown {what} {value!r}; {hint}choose one of: {shown}")
+
+
+MIN_PREFIX = 4  # shortest start of a name that may stand for it
+
+
+def _folded(name: object) -> str:
+    return str(name).casefold().replace("-", "").replace("_", "")
 
 
 def find_head_types(
@@ -415,8 +435,8 @@ def _cited_papers_by_owner(session: Session, link, owner_column) -> dict[int, li
 
 def _model_id(session: Session, slug: str) -> int:
     """The id of the model with this slug; a ValueError naming the choices if there is none."""
-    require_known(session, m.Model.slug, slug, "model")
-    return session.exec(select(m.Model.id).where(m.Model.slug == slug)).one()  # type: ignore[return-value]
+    known = require_known(session, m.Model.slug, slug, "model")
+    return session.exec(select(m.Model.id).where(m.Model.slug == known)).one()  # type: ignore[return-value]
 
 
 def schema_revision(*, session: Session) -> str | None:

@@ -33,7 +33,7 @@ def get_dataset(*, session: Session, slug: str) -> DatasetPublic:
 
 def list_dataset_heads(*, session: Session, slug: str, model: str | None = None) -> list[DatasetHeadPublic]:
     """A dataset's heads, list by list in file order; only one model's when `model` is given."""
-    require_known(session, m.Dataset.slug, slug, "dataset")
+    slug = require_known(session, m.Dataset.slug, slug, "dataset")
     query = (
         select(m.DatasetHead, m.DatasetList.file, m.Model.slug, m.HeadType.slug, m.Dataset.index_unit)
         .join(m.DatasetList, m.DatasetHead.list_id == m.DatasetList.id)

@@ -71,13 +71,17 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+def stored_revision(engine: Engine) -> str | None:
+    """The schema revision the database holds; None for a database no catalog was ever written to."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 def upgrade(engine: Engine) -> None:
     """Migrate the database to the newest schema revision, one migrating process at a time."""
     config = alembic_config(engine)
-    newest = ScriptDirectory.from_config(config).get_current_head()
-    with engine.connect() as connection:
-        if MigrationContext.configure(connection).get_current_revision() == newest:
-            return
+    if stored_revision(engine) == ScriptDirectory.from_config(config).get_current_head():
+        return
     with engine.connect() as connection:
         lock_for_writing(connection, "a schema upgrade")
         config.attributes["connection"] = connection

@@ -81,8 +81,8 @@ def verified_list(*, session: Session, model: str, head_type: str) -> HeadList:
 
 
 def _with_shape(session: Session, model: str, heads: list[ListedHead], unit: Unit) -> HeadList:
-    require_known(session, m.Model.slug, model, "model")
-    row = session.exec(select(m.Model).where(m.Model.slug == model)).one()
+    known = require_known(session, m.Model.slug, model, "model")
+    row = session.exec(select(m.Model).where(m.Model.slug == known)).one()
     return HeadList(heads, unit, row.n_layers, row.n_heads, row.n_kv_heads, row.hub_id)
 
 

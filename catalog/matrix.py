@@ -187,13 +187,14 @@ def _best_heads(session: Session, where: list) -> dict[tuple[int, int], BestHead
 
 
 def transferability_matrix(
-    session: Session, *, stage: str | None = None, tested_only: bool = True
+    session: Session, *, stage: str | None = None, models: list[str] | None = None, tested_only: bool = True
 ) -> TransferabilityMatrix:
     """Head types × models from the verdicts, in the survey's order of head types.
 
     Args:
         session: an open catalog session.
         stage: only head types of this stage (code, any case).
+        models: only these models (any name require_known accepts); by default every model a run tested.
         tested_only: leave out head types no run has tested.
 
     Returns:
@@ -213,15 +214,17 @@ def transferability_matrix(
         select(m.HeadTypeFamily.head_type_id, m.HeadTypeFamily.family).order_by(m.HeadTypeFamily.family)
     ):
         families.setdefault(type_id, []).append(family)
-    tested_models = {model_id for _, model_id in summaries}
-    models = session.exec(select(m.Model).where(col(m.Model.id).in_(tested_models)).order_by(m.Model.slug)).all()
+    shown = select(m.Model).where(col(m.Model.id).in_({model_id for _, model_id in summaries}))
+    if models:
+        shown = shown.where(col(m.Model.slug).in_([require_known(session, m.Model.slug, x, "model") for x in models]))
+    columns = session.exec(shown.order_by(m.Model.slug)).all()
     rows = []
     for type_id, slug, name, code in session.exec(query):
-        cells = [summaries[(type_id, model.id)] for model in models if (type_id, model.id) in summaries]  # type: ignore[index]
+        cells = [summaries[(type_id, model.id)] for model in columns if (type_id, model.id) in summaries]  # type: ignore[index]
         if cells or not tested_only:
             rows.append(
                 MatrixRow(head_type=slug, name=name, stage=code, survey_families=families.get(type_id, []), cells=cells)
             )
     return TransferabilityMatrix(
-        models=[MatrixModel(slug=x.slug, family=x.family, n_layers=x.n_layers) for x in models], rows=rows
+        models=[MatrixModel(slug=x.slug, family=x.family, n_layers=x.n_layers) for x in columns], rows=rows
     )

@@ -18,7 +18,7 @@ from catalog.parquet_export import CARD, export_catalog
 from catalog.search import SEARCH_KINDS, search
 from catalog.settings import Settings, get_settings
 from cli import text
-from cli.common import catalog_session, engine_of, errors_as_usage, json_option, print_result
+from cli.common import catalog_session, engine_of, errors_as_usage, json_option, print_result, reaching
 from cli.serve import serve_command
 from cli.site import site_group
 from cli.verification import (
@@ -72,8 +72,9 @@ def ingest_knowledge_command(settings, path: Path | None, as_json: bool) -> None
     Example:
       headatlas ingest knowledge --path catalog/knowledge
     """
-    with errors_as_usage():
-        counts = ingest_knowledge(engine_of(settings), path or settings.knowledge_dir)
+    engine = engine_of(settings)
+    with errors_as_usage(), reaching(engine):
+        counts = ingest_knowledge(engine, path or settings.knowledge_dir)
     if as_json:
         click.echo(json.dumps({table: vars(count) for table, count in counts.items()}, indent=2))
     else:
@@ -240,11 +241,13 @@ SHOW_LOOKUPS: list[Callable[[Session, str], BaseModel]] = [
 
 
 def _find_entry(session: Session, name: str) -> BaseModel:
-    for lookup in SHOW_LOOKUPS:
-        try:
-            return lookup(session, name)
-        except crud.NotFoundError:
-            continue
+    """The entry called `name`, as written, else in lower or upper case (slugs, stage codes)."""
+    for spelling in dict.fromkeys([name, name.lower(), name.upper()]):
+        for lookup in SHOW_LOOKUPS:
+            try:
+                return lookup(session, spelling)
+            except crud.NotFoundError:
+                continue
     try:
         hints = [f"{hit.slug} ({hit.kind})" for hit in search(session, name, limit=5)]
     except ValueError:

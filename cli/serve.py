@@ -10,7 +10,7 @@ import click
 
 from catalog.db import upgrade
 from catalog.settings import Settings
-from cli.common import engine_of
+from cli.common import engine_of, reaching
 
 
 @click.command("serve")
@@ -43,7 +43,9 @@ def serve_command(
 
     if site_dir is not None:
         settings = settings.model_copy(update={"site_dir": site_dir})
-    upgrade(engine_of(settings))
+    engine = engine_of(settings)
+    with reaching(engine):
+        upgrade(engine)
     click.echo(f"headatlas API at http://{host}:{port}/api/v1/ (docs: /api/v1/docs)", err=True)
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)

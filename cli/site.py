@@ -9,7 +9,7 @@ import click
 
 from catalog.db import upgrade
 from catalog.settings import Settings
-from cli.common import engine_of
+from cli.common import engine_of, reaching
 
 
 @click.group("site")
@@ -36,7 +36,9 @@ def build_command(settings: Settings, output: Path | None) -> None:
     """
     from sitegen.build import SiteBuildError, build_site
 
-    upgrade(engine_of(settings))
+    engine = engine_of(settings)
+    with reaching(engine):
+        upgrade(engine)
     try:
         report = build_site(settings, output=output)
     except (SiteBuildError, ValueError) as error:

@@ -1,5 +1,10 @@
 """Plain-text renderings of catalog results for the terminal."""
 
+import os
+import shutil
+import sys
+import textwrap
+
 from pydantic import BaseModel
 
 from catalog.schemas import (
@@ -16,6 +21,9 @@ from catalog.schemas import (
     VerdictPublic,
 )
 from catalog.sync import TableCount
+
+COLUMN_GAP = 2  # spaces between columns
+MIN_COLUMN = 8  # narrowest a folded column gets (or its header's width, if wider)
 
 
 def ingest_report(counts: dict[str, TableCount]) -> str:
@@ -97,7 +105,24 @@ def entry(data: BaseModel) -> str:
         return dataset(data)
     if isinstance(data, PaperPublic):
         return paper(data)
-    return "\n".join(f"{key}: {_flat(value)}" for key, value in data.model_dump().items())
+    return sections(data)
+
+
+def sections(data: BaseModel) -> str:
+    """Any entry as lines a reader scans: `Field: value`, then lists of entries as tables; empty fields left out."""
+    lines, blocks = [], []
+    for key, value in data.model_dump(mode="json").items():
+        label = key.replace("_", " ").capitalize()
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+            columns = [column for column, cell in value[0].items() if not isinstance(cell, list | dict)]
+            blocks.append(f"{label}:\n" + table(columns, [tuple(item.get(c) for c in columns) for item in value]))
+        elif isinstance(value, dict):
+            blocks.append(f"{label}:\n" + "\n".join(f"  {k}: {_flat(v)}" for k, v in value.items()))
+        else:
+            lines.append(f"{label}: {_flat(value)}")
+    return "\n\n".join(["\n".join(lines), *blocks])
 
 
 def head_type(h: HeadTypePublic) -> str:
@@ -137,12 +162,49 @@ def paper(p: PaperPublic) -> str:
     return "\n".join(lines + ["", p.bibtex])
 
 
-def table(header: list[str], rows: list[tuple]) -> str:  # type: ignore[type-arg]
+def table(header: list[str], rows: list[tuple], width: int | None = None) -> str:  # type: ignore[type-arg]
+    """Columns padded to line up, and folded to fit `width` (by default the terminal's) when too wide."""
     cells = [[str(c) for c in header]] + [[_flat(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    natural = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    room = width or terminal_width()
+    widths = natural
+    if room is not None:
+        widths = fitted_widths(natural, [len(name) for name in header], room - COLUMN_GAP * (len(header) - 1))
+    lines = [line for row in cells for line in _folded(row, widths)]
+    lines.insert(1, (" " * COLUMN_GAP).join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def terminal_width() -> int | None:
+    """$COLUMNS, else the terminal's width; None when printing to a file or pipe, which get whole lines."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
+def fitted_widths(natural: list[int], headers: list[int], room: int) -> list[int]:
+    """Narrow the widest columns, one character at a time, until the widths fit `room` or no column can give."""
+    widths = list(natural)
+    floors = [min(n, max(h, MIN_COLUMN)) for n, h in zip(natural, headers, strict=True)]
+    while sum(widths) > room:
+        giving = [i for i, w in enumerate(widths) if w > floors[i]]
+        if not giving:
+            break
+        widest = max(giving, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return widths
+
+
+def _folded(row: list[str], widths: list[int]) -> list[str]:
+    """One table row as lines: each cell wrapped to its column's width."""
+    wrapped = [textwrap.wrap(cell, w, break_long_words=True) or [""] for cell, w in zip(row, widths, strict=True)]
+    height = max(len(cell) for cell in wrapped)
+    return [
+        (" " * COLUMN_GAP)
+        .join((cell[i] if i < len(cell) else "").ljust(w) for cell, w in zip(wrapped, widths, strict=True))
+        .rstrip()
+        for i in range(height)
+    ]
 
 
 def _flat(value: object) -> str:

@@ -12,7 +12,7 @@ from catalog import verification
 from catalog.matrix import transferability_matrix
 from catalog.settings import Settings
 from cli import text
-from cli.common import catalog_session, engine_of, errors_as_usage, json_option, print_result
+from cli.common import catalog_session, engine_of, errors_as_usage, json_option, print_result, reaching
 
 
 @click.command("verify")
@@ -103,9 +103,10 @@ def verify_command(
         device=device or settings.device,
         dtype=dtype or settings.dtype,
     )
-    with errors_as_usage():
+    engine = engine_of(settings)
+    with errors_as_usage(), reaching(engine):
         try:
-            report = verify_model(engine_of(settings), options, cache_dir=settings.cache_dir, progress=progress)
+            report = verify_model(engine, options, cache_dir=settings.cache_dir, progress=progress)
         except ModelLoadError as error:
             raise click.UsageError(f"{error}\nRun `headatlas models` to see the bundled models.") from error
     print_result(report, as_json, text.verify_report)
@@ -157,10 +158,13 @@ def runs_command(settings: Settings, model, detector, as_json: bool) -> None:  #
 
 @click.command("matrix")
 @click.option("--stage", help="Only head types of this stage (KR, ICI, LR, EP).")
+@click.option("--model", "models", multiple=True, help="Only this model (repeatable), e.g. smollm2.")
 @click.option("--all-types", is_flag=True, help="Also list head types no run has tested.")
 @json_option
 @click.pass_obj
-def matrix_command(settings: Settings, stage: str | None, all_types: bool, as_json: bool) -> None:
+def matrix_command(
+    settings: Settings, stage: str | None, models: tuple[str, ...], all_types: bool, as_json: bool
+) -> None:
     """The transferability matrix: head types × models, found or not, at which depth, how strongly.
 
     Beside each head type stand the model families the survey's figure marks it
@@ -168,39 +172,27 @@ def matrix_command(settings: Settings, stage: str | None, all_types: bool, as_js
 
     \b
     Example:
-      headatlas matrix --stage ICI
+      headatlas matrix --stage ICI --model smollm2
       headatlas matrix --json
     """
     with catalog_session(settings) as session, errors_as_usage():
-        data = transferability_matrix(session, stage=stage, tested_only=not all_types)
+        data = transferability_matrix(session, stage=stage, models=list(models), tested_only=not all_types)
     print_result(data, as_json, text.matrix)
 
 
 @click.command("detectors")
 @json_option
-def detectors_command(as_json: bool) -> None:
+@click.pass_obj
+def detectors_command(settings: Settings, as_json: bool) -> None:
     """List the registered detectors: head type, method, rule, threshold and its source.
 
     \b
     Example:
       headatlas detectors --json
     """
-    from ingest.plugins import detectors
+    from ingest.detector_listing import detector_rows
 
-    rows = [
-        {
-            "name": d.name,
-            "version": d.version,
-            "head_type": d.head_type,
-            "method": d.method,
-            "rule": d.rule,
-            "threshold": d.threshold,
-            "threshold_source": d.threshold_source,
-            "baseline": d.baseline_description,
-        }
-        for d in detectors().values()
-    ]
-    print_result(rows, as_json, text.detectors)
+    print_result(detector_rows(settings.cache_dir), as_json, text.detectors)
 
 
 @click.command("models")
@@ -214,7 +206,7 @@ def models_command(settings: Settings, as_json: bool) -> None:
       headatlas models
     """
     from ingest.model_files import load_sources, missing_requirements
-    from ingest.toy_models import TOY_NAME, trained_toy_folder
+    from ingest.toy_checkpoint import TOY_NAME, trained_toy_folder
 
     rows = [
         {

@@ -2,8 +2,9 @@
 
 import pluggy
 
-hookspec = pluggy.HookspecMarker("headatlas")
-hookimpl = pluggy.HookimplMarker("headatlas")
+PLUGIN_GROUP = "headatlas"  # the entry-point group, and pluggy's project name
+hookspec = pluggy.HookspecMarker(PLUGIN_GROUP)
+hookimpl = pluggy.HookimplMarker(PLUGIN_GROUP)
 
 
 @hookspec

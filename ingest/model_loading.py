@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args
 import torch
 from safetensors import SafetensorError, safe_open
 from transformers import (
+    AutoConfig,
     AutoModelForCausalLM,
     AutoTokenizer,
     PretrainedConfig,
@@ -28,7 +29,8 @@ from transformers import (
 from ingest.checkpoint_folders import save_checkpoint
 from ingest.families import FAMILIES
 from ingest.model_files import BUNDLED, ModelFileError, bundled_model_file, bundled_names
-from ingest.toy_models import TOY_NAME, TOY_TITLE, iteration_toy_folder, toy_task
+from ingest.toy_checkpoint import TOY_NAME, TOY_TITLE
+from ingest.toy_models import iteration_toy_folder, toy_task
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +95,38 @@ def _placement_options(device: str, dtype: str) -> dict[str, Any]:
     return options
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a name loads as (ModelFacts.slug and .identity), known before any weights are read."""
+
+    slug: str
+    identity: str
+
+
+def known_checkpoint(name: str, *, cache_dir: Path) -> Checkpoint | None:
+    """The checkpoint `name` would load, from its files alone; None for a hub id, which only a load resolves."""
+    if name == TOY_NAME:
+        return Checkpoint(TOY_NAME, f"toy:{TOY_NAME}")
+    if name in bundled_names() or name in BUNDLED.values():
+        bundled = bundled_model_file(name, cache_dir)
+        return Checkpoint(bundled.slug, f"gguf-sha256:{bundled.sha256}")
+    path = Path(name).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return Checkpoint(slugify(path.stem), f"gguf-sha256:{file_sha256(path)}")
+    if path.is_dir() and (path / "config.json").is_file():
+        digest = folder_digest(path)
+        try:
+            config = AutoConfig.from_pretrained(path, trust_remote_code=False)
+        except UNREADABLE:
+            return None  # the load says what is wrong with it
+        return Checkpoint(_folder_slug(config, digest), f"folder-sha256:{digest}")
+    return None
+
+
+def _folder_slug(config: PretrainedConfig, digest: str) -> str:
+    return slugify(f"{config.model_type}-{config.num_hidden_layers}l{config.num_attention_heads}h-{digest[:12]}")
+
+
 def _load(name: str, *, cache_dir: Path, **options: Any) -> LoadedModel:
     """Load `name`, trying in turn: the toy model, bundled model, GGUF file, local folder, hub id.
 
@@ -138,8 +172,7 @@ def _load_folder(path: Path, **options: Any) -> LoadedModel:
         if bad is None:
             raise
         raise ModelLoadError(f"{bad}: not a weights file that can be read ({_one_line(error.__cause__)})") from error
-    config = pair[0].config
-    slug = slugify(f"{config.model_type}-{config.num_hidden_layers}l{config.num_attention_heads}h-{digest[:12]}")
+    slug = _folder_slug(pair[0].config, digest)
     return _loaded(pair, slug, f"folder-sha256:{digest}", hub_id=None, quantization=None, sha256=None, name=path.name)
 
 
@@ -279,4 +312,12 @@ def slugify(name: str) -> str:
     return name.lower().replace("/", "--").replace("_", "-").strip("-.")
 
 
-__all__ = ["LoadedModel", "ModelFacts", "ModelFileError", "ModelLoadError", "load_model"]
+__all__ = [
+    "Checkpoint",
+    "LoadedModel",
+    "ModelFacts",
+    "ModelFileError",
+    "ModelLoadError",
+    "known_checkpoint",
+    "load_model",
+]

@@ -39,12 +39,12 @@ DEFAULT_PLUGINS = (
 
 
 def load_plugins(*, entrypoints: bool = True) -> pluggy.PluginManager:
-    manager = pluggy.PluginManager("headatlas")
+    manager = pluggy.PluginManager(hookspecs.PLUGIN_GROUP)
     manager.add_hookspecs(hookspecs)
     for module in DEFAULT_PLUGINS:
         manager.register(importlib.import_module(module))
     if entrypoints:
-        manager.load_setuptools_entrypoints("headatlas")
+        manager.load_setuptools_entrypoints(hookspecs.PLUGIN_GROUP)
     return manager
 
 

@@ -18,21 +18,24 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import GPT2Config, GPT2LMHeadModel, PretrainedConfig, PreTrainedTokenizerFast
 
 from ingest.checkpoint_folders import save_checkpoint
+from ingest.toy_checkpoint import (
+    BATCH,
+    CHECK_EVERY,
+    LEARNING_RATE,
+    MAX_STEPS,
+    STEPS,
+    TARGET_ACCURACY,
+    VALIDATION_SEED,
+    trained_toy_folder,
+)
 
 logger = logging.getLogger(__name__)
 
-TOY_NAME = "toy-iteration"  # the short name `headatlas verify --model` takes, and the catalog slug
-TOY_TITLE = "Parity toy (2 layers, 1 head, trained here)"
 VOCABULARY = ["[PAD]", "[EOS]", "0", "1", "="]  # "=" ends the input bits
-# Sequence lengths trained on, and the model and schedule (a few minutes of CPU at most).
+# Sequence lengths trained on, and the model (the schedule is in ingest.toy_checkpoint; a few minutes of CPU).
 MIN_BITS, MAX_BITS = 4, 12
 # Lengths are mixed within each batch: with one length per batch the model stays at chance.
 LAYERS, HEADS, WIDTH = 2, 1, 128
-STEPS, BATCH, LEARNING_RATE = 1500, 128, 3e-4
-# Training goes on past STEPS, in rounds of CHECK_EVERY steps up to MAX_STEPS, until the held-out accuracy on
-# sequences of VALIDATION_SEED reaches TARGET_ACCURACY: float sums in another order (another thread count or
-# machine) change the trajectory, and 1,500 steps alone reached 94.7% with one thread against over 99% with two.
-CHECK_EVERY, MAX_STEPS, TARGET_ACCURACY, VALIDATION_SEED = 250, 6000, 0.995, 2
 TOY_TASK = "parity with a chain of thought (Cabannes et al. 2024)"
 TOY_MARK = "headatlas_toy"  # the config attribute that names a toy's task
 
@@ -115,11 +118,6 @@ def toy_tokenizer() -> PreTrainedTokenizerFast:
 def toy_task(config: PretrainedConfig) -> str | None:
     """The synthetic task a toy was trained on, None for any other model."""
     return getattr(config, TOY_MARK, None)
-
-
-def trained_toy_folder(cache_dir: Path, *, seed: int = 0) -> Path:
-    """Where the toy trained with `seed` is kept (it may not be trained yet)."""
-    return cache_dir / "toy" / f"iteration-parity-seed{seed}-{STEPS}x{BATCH}-to{TARGET_ACCURACY:.3f}"
 
 
 def iteration_toy_folder(cache_dir: Path, *, seed: int = 0) -> Path:

@@ -25,9 +25,9 @@ from ingest.detectors.base import Detector, Measurement, PatternDetector, TaskAc
 from ingest.detectors.probes import bos_policy
 from ingest.evidence import DEFAULT_SEEDS, PromptScores, resampled
 from ingest.lens import ModelLens
-from ingest.model_loading import LoadedModel, load_model
+from ingest.model_loading import LoadedModel, known_checkpoint, load_model
 from ingest.plugins import detectors, get_detector
-from ingest.write_runs import RunResult, completed_run, find_model, require_head_types, write_run
+from ingest.write_runs import RunResult, completed_run, find_model, require_head_types, stored_model, write_run
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +90,13 @@ def verify_model(
     chosen = selected_detectors(opts.detectors)  # validate names before loading anything
     upgrade(engine)
     require_head_types(engine, {detector.head_type for detector in chosen})
+    done = DONE_WITH_GATE_IGNORED if opts.ignore_task_gate else DONE
+    seeds = {detector.name: list(seeds_for(detector, opts.seed, opts.seeds)) for detector in chosen}
+    if not opts.force and (stored := already_stored(engine, opts.model, chosen, seeds, done, cache_dir)):
+        return stored
     loaded = load_model(opts.model, cache_dir=cache_dir, device=opts.device, dtype=opts.dtype)
     model_id = find_model(engine, loaded.facts)
     lens = ModelLens(loaded.model, loaded.tokenizer)
-    done = DONE_WITH_GATE_IGNORED if opts.ignore_task_gate else DONE
-    seeds = {detector.name: list(seeds_for(detector, opts.seed, opts.seeds)) for detector in chosen}
     existing = {
         detector.name: None
         if opts.force
@@ -122,6 +124,25 @@ def verify_model(
             DetectorOutcome(detector.name, str(result.status), run_id, result.found, seconds, result.reason, timings)
         )
     return VerifyReport(model=loaded.facts.slug, outcomes=outcomes)
+
+
+def already_stored(
+    engine: Engine,
+    model: str,
+    chosen: list[Detector],
+    seeds: dict[str, list[int]],
+    done: set[RunStatus],
+    cache_dir: Path,
+) -> VerifyReport | None:
+    """The report of a verification whose every run is stored, found without loading the model; else None."""
+    checkpoint = known_checkpoint(model, cache_dir=cache_dir)
+    model_id = None if checkpoint is None else stored_model(engine, checkpoint.slug, checkpoint.identity)
+    if checkpoint is None or model_id is None:
+        return None
+    runs = {d.name: completed_run(engine, model_id, d.name, d.version, seeds[d.name], done=done) for d in chosen}
+    if None in runs.values():
+        return None
+    return VerifyReport(checkpoint.slug, [DetectorOutcome(name, "skipped", run_id) for name, run_id in runs.items()])
 
 
 # Runs that a verification does not repeat unless forced: with the task gate, and with it ignored.

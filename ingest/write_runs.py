@@ -80,6 +80,12 @@ def find_model(engine: Engine, facts: ModelFacts) -> int | None:
         return None if model is None else model.id
 
 
+def stored_model(engine: Engine, slug: str, identity: str) -> int | None:
+    """The id of the catalog row of exactly this checkpoint, if it has one."""
+    with Session(engine) as session:
+        return session.exec(select(Model.id).where(Model.slug == slug, Model.identity == identity)).first()
+
+
 def check_identity(model: Model, facts: ModelFacts) -> None:
     """A slug names one checkpoint: refuse another source, or a shape that contradicts the row's."""
     if model.identity is not None and model.identity != facts.identity:

@@ -1,5 +1,6 @@
 """HTTP behaviour around the data: validators and caching, gzip, CORS, OpenAPI, docs, the site at /, health."""
 
+import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -84,10 +85,12 @@ def test_openapi_documents_errors_as_problem_json(client: TestClient) -> None:
     assert responses["422"]["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
 
 
-def test_interactive_docs_are_served(client: TestClient) -> None:
-    for path in ("/api/v1/docs", "/api/v1/redoc"):
-        response = client.get(path)
-        assert response.status_code == 200 and "/api/v1/openapi.json" in response.text
+def test_interactive_docs_are_served_with_their_own_assets(client: TestClient) -> None:
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200 and "/api/v1/openapi.json" in page.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(asset.startswith("/api/v1/docs/assets/") for asset in assets)
+    assert all(client.get(asset).status_code == 200 for asset in assets)
 
 
 def test_the_front_page_links_every_resource(client: TestClient) -> None:
@@ -130,3 +133,34 @@ def test_the_built_site_is_served_at_the_root(catalog_url: str, tmp_path: Path) 
 def test_without_a_built_site_the_root_points_to_the_api(client: TestClient) -> None:
     root = client.get("/").json()
     assert root["api"] == "/api/v1/" and "not built" in root["site"]
+
+
+def test_an_unknown_query_parameter_is_refused_naming_it_and_the_ones_taken(client: TestClient) -> None:
+    response = client.get("/api/v1/models/gpt2-small/heads", params={"headtype": "induction-head", "verdict": "found"})
+    problem = response.json()
+    assert response.status_code == 400 and problem["type"].endswith("#invalid-parameter")
+    assert [(e["in"], e["name"]) for e in problem["errors"]] == [("query", "headtype")]
+    assert "head_type" in problem["detail"] and "verdict" in problem["detail"]
+
+
+def test_every_documented_query_parameter_is_taken(client: TestClient) -> None:
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    for path, operations in paths.items():
+        for parameter in operations.get("get", {}).get("parameters", []):
+            if parameter["in"] == "query" and "{" not in path:
+                answer = client.get(path, params={parameter["name"]: "1"})
+                assert "Unknown query parameter" not in answer.text, (path, parameter["name"])
+
+
+def test_head_answers_a_read_with_its_headers_and_no_body(client: TestClient) -> None:
+    got, head = client.get("/api/v1/head-types"), client.head("/api/v1/head-types")
+    assert head.status_code == 200 and head.content == b""
+    assert (
+        head.headers["etag"] == got.headers["etag"] and head.headers["content-length"] == got.headers["content-length"]
+    )
+
+
+def test_options_lists_every_method_the_path_takes(client: TestClient) -> None:
+    response = client.options("/api/v1/reported-heads")
+    assert response.status_code == 204 and response.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+    assert client.options("/api/v1/no-such-thing").status_code == 404

@@ -33,7 +33,7 @@ def test_summary_counts_tables(database: str) -> None:
 
 
 def test_search_prints_induction_head_first(database: str) -> None:
-    hits = json.loads(run(database, "search", "induction", "--json").output)
+    hits = json.loads(run(database, "search", "induction", "--json").output)["data"]
     assert hits[0]["slug"] == "induction-head"
 
 
@@ -88,7 +88,7 @@ def test_show_unknown_name_suggests(database: str) -> None:
 def test_heads_filters_by_model_and_paper(database: str) -> None:
     heads = json.loads(
         run(database, "heads", "--model", "gpt2-small", "--paper", "IOI_23_ICLR_Redwood", "--json").output
-    )
+    )["data"]
     assert heads and {h["model"] for h in heads} == {"gpt2-small"}
     assert {"label", "paper_index", "location"} <= set(heads[0])
 
@@ -104,7 +104,7 @@ def test_heads_filters_by_stage_and_mechanism(database: str) -> None:
             "ici-syntactic-information",
             "--json",
         ).output
-    )
+    )["data"]
     assert heads and "name-mover-head" in {h["head_type"] for h in heads}
 
 
@@ -147,3 +147,19 @@ def test_export_all_writes_the_catalog_as_parquet(database: str, tmp_path: Path)
 def test_export_all_takes_nothing_but_parquet_and_a_folder(database: str) -> None:
     result = run(database, "export", "--all", "--format", "csv", "--model", "gpt2-small")
     assert result.exit_code == 2 and "--format parquet and --output FOLDER" in result.output
+
+
+def test_show_takes_a_name_in_any_case(database: str) -> None:
+    assert run(database, "show", "Induction-Head").output.startswith("Induction Head  [induction-head]")
+    assert run(database, "show", "lr").output.startswith("Code: LR")
+
+
+def test_show_prints_a_model_and_a_stage_as_readable_sections(database: str) -> None:
+    stage = run(database, "show", "KR").output
+    assert "Mechanisms:\nslug" in stage and "{'" not in stage
+    assert "N layers: 12" in run(database, "show", "gpt2-small").output
+
+
+def test_a_misspelt_model_is_answered_with_the_nearest_name(database: str) -> None:
+    result = run(database, "heads", "--model", "gtp2-small")
+    assert result.exit_code == 2 and "did you mean 'gpt2-small'?" in result.output

@@ -15,13 +15,13 @@ def test_verify_prints_the_heads_found_and_stores_them(database: str) -> None:
     result = run(database, "verify", "--model", "smollm2", "--detector", "positional")
     assert result.exit_code == 0, result.output
     assert "L16H0" in result.output
-    verdicts = json.loads(run(database, "verdicts", "--detector", "positional", "--json").output)
+    verdicts = json.loads(run(database, "verdicts", "--detector", "positional", "--json").output)["data"]
     assert verdicts[0]["label"] == "L16H0" and verdicts[0]["shows_behaviour"]
 
 
 def test_runs_lists_the_stored_run(database: str) -> None:
     run(database, "verify", "--model", "smollm2", "--detector", "positional")
-    runs = json.loads(run(database, "runs", "--json").output)
+    runs = json.loads(run(database, "runs", "--json").output)["data"]
     assert [(r["model"], r["detector"], r["status"]) for r in runs] == [
         ("smollm2-135m-instruct", "positional", "complete")
     ]
@@ -41,7 +41,7 @@ def test_verify_with_an_unknown_model_names_the_fix(database: str, monkeypatch: 
 
 
 def test_detectors_lists_each_with_its_threshold_source() -> None:
-    rows = json.loads(CliRunner().invoke(main, ["detectors", "--json"]).output)
+    rows = json.loads(CliRunner().invoke(main, ["detectors", "--json"]).output)["data"]
     by_name = {row["name"]: row for row in rows}
     assert by_name["retrieval"]["threshold"] == 0.1
     assert "RetrievalHead_24_arXiv_PKU" in by_name["retrieval"]["threshold_source"]
@@ -49,7 +49,7 @@ def test_detectors_lists_each_with_its_threshold_source() -> None:
 
 
 def test_models_lists_the_bundled_models_and_the_toy() -> None:
-    rows = json.loads(CliRunner().invoke(main, ["models", "--json"]).output)
+    rows = json.loads(CliRunner().invoke(main, ["models", "--json"]).output)["data"]
     assert {row["name"] for row in rows} == {"smollm2", "gemma3", "qwen2.5-coder", "toy-iteration"}
 
 
@@ -84,3 +84,18 @@ def test_matrix_says_a_language_test_does_not_apply_to_the_toy(database: str, it
     }
     assert rows["positional-head"].endswith("n/a (does not apply)")
     assert "best L1H0" in rows["iteration-head"]
+
+
+def test_verify_as_json_prints_json_and_skips_a_stored_run_without_loading(database: str) -> None:
+    run(database, "verify", "--model", "smollm2", "--detector", "positional")
+    printed = json.loads(run(database, "verify", "--model", "smollm2", "--detector", "positional", "--json").output)
+    assert printed["model"] == "smollm2-135m-instruct"
+    assert [(o["detector"], o["status"]) for o in printed["outcomes"]] == [("positional", "skipped")]
+
+
+def test_verdicts_and_the_matrix_take_the_short_name_verify_takes(database: str) -> None:
+    run(database, "verify", "--model", "smollm2", "--detector", "positional")
+    verdicts = json.loads(run(database, "verdicts", "--model", "smollm2", "--json").output)
+    assert verdicts["count"] > 0 and {v["model"] for v in verdicts["data"]} == {"smollm2-135m-instruct"}
+    matrix = json.loads(run(database, "matrix", "--model", "SmolLM2", "--json").output)
+    assert [model["slug"] for model in matrix["models"]] == ["smollm2-135m-instruct"]

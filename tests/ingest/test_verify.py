@@ -74,6 +74,21 @@ def test_a_second_verification_skips_completed_runs(engine: Engine, verify) -> N
     assert count(engine, Run) == 2
 
 
+def test_a_verification_whose_runs_are_all_stored_answers_without_loading_the_model(
+    engine: Engine, verify, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    first = verify("positional")
+
+    def no_load(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr("ingest.verify.load_model", no_load)
+    again = verify("positional")
+    assert [(o.detector, o.status, o.run_id) for o in again.outcomes] == [
+        ("positional", "skipped", first.outcomes[0].run_id)
+    ]
+
+
 def test_forcing_replaces_the_run_instead_of_adding_one(engine: Engine, verify) -> None:  # type: ignore[no-untyped-def]
     verify("positional")
     verify("positional", force=True)
