@@ -16,6 +16,7 @@ API_ROOT = API_PATHS["model"].removesuffix("/models/{slug}")
 # The pages that exist once, in the docs folder.
 HOME = "index.md"
 GUIDE = "guide.md"
+PYTHON = "python.md"
 STAGES = "stages/index.md"
 HEAD_TYPES = "head-types/index.md"
 MODELS = "models/index.md"

@@ -27,7 +27,7 @@ def site_nav(data: SiteData) -> Nav:
                 {"Head lists": _datasets(data)},
             ]
         },
-        {"API": links.API_REFERENCE},
+        {"API": [links.API_REFERENCE, {"From Python": links.PYTHON}]},
     ]
 
 

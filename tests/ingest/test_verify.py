@@ -99,7 +99,7 @@ def test_forcing_replaces_the_run_instead_of_adding_one(engine: Engine, verify) 
 def test_an_interrupted_run_leaves_nothing_and_resumes(engine: Engine, verify, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     import ingest.write_runs
 
-    real = ingest.write_runs._reported_heads
+    real = ingest.write_runs.cited_reports
     calls = {"n": 0}
 
     def interrupt_the_second_write(*args):  # type: ignore[no-untyped-def]
@@ -108,7 +108,7 @@ def test_an_interrupted_run_leaves_nothing_and_resumes(engine: Engine, verify, m
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(ingest.write_runs, "_reported_heads", interrupt_the_second_write)
+    monkeypatch.setattr(ingest.write_runs, "cited_reports", interrupt_the_second_write)
     with pytest.raises(KeyboardInterrupt):
         verify(*QUICK)
     assert count(engine, Run) == 1  # the first detector's run, complete; nothing of the second
