@@ -293,18 +293,18 @@ def paper_ref(paper: m.Paper) -> PaperRef:
     return PaperRef(key=paper.key, title=paper.title, year=paper.year, venue=paper.venue, url=paper.url)
 
 
-def require_known(session: Session, column, value: str, what: str) -> str:  # type: ignore[no-untyped-def]
+def require_known(session: Session, column, value: str, what: str, *, exact: bool = False) -> str:  # type: ignore[no-untyped-def]
     """The catalog's own spelling of `value` in `column`; otherwise a ValueError naming the nearest and the rest.
 
     A value is known as stored, in any case, or by the start of exactly one stored value (ignoring case and
     hyphens, at least MIN_PREFIX characters): `smollm2` is `smollm2-135m-instruct`, `Induction-Head` is
-    `induction-head`.
+    `induction-head`. With `exact` (for writes), only as stored.
     """
     if session.exec(select(column).where(column == value).limit(1)).first() is not None:
         return value
     options = sorted(set(session.exec(select(column)).all()))
-    matches = [option for option in options if _folded(option) == _folded(value)]
-    if len(matches) != 1 and len(_folded(value)) >= MIN_PREFIX:
+    matches = [] if exact else [option for option in options if _folded(option) == _folded(value)]
+    if not exact and len(matches) != 1 and len(_folded(value)) >= MIN_PREFIX:
         matches = [option for option in options if _folded(option).startswith(_folded(value))]
     if len(matches) == 1:
         return matches[0]  # type: ignore[no-any-return]

@@ -130,7 +130,7 @@ def get_verification_request(*, session: Session, request_id: int) -> Verificati
 
 def _known_id(session: Session, id_column, name_column, value: str, what: str, *, field: str) -> int:  # type: ignore[no-untyped-def]
     try:
-        known = require_known(session, name_column, value, what)
+        known = require_known(session, name_column, value, what, exact=True)  # a write names things exactly
     except ValueError as error:
         raise InvalidFieldError(field, str(error)) from None
     return session.exec(select(id_column).where(name_column == known)).one()  # type: ignore[no-any-return]

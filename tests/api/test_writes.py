@@ -88,6 +88,7 @@ def test_a_submitted_head_shows_on_the_head_and_in_the_reported_list(writer: Tes
     [
         ({"paper": "Nobody_99"}, "paper"),
         ({"model": "gpt3"}, "model"),
+        ({"model": "GPT2-small"}, "model"),  # reads take any case; a write names the model as the catalog does
         ({"head_type": "ghost-head"}, "head_type"),
         ({"layer": 12}, "layer"),
         ({"head": 12, "index_base": 0}, "head"),
