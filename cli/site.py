@@ -3,6 +3,7 @@
 sitegen (and with it mkdocs and matplotlib) is imported inside the command, so that other commands start quickly.
 """
 
+import time
 from pathlib import Path
 
 import click
@@ -39,10 +40,17 @@ def build_command(settings: Settings, output: Path | None) -> None:
     engine = engine_of(settings)
     with reaching(engine):
         upgrade(engine)
+    started = time.perf_counter()
+
+    def progress(step: str) -> None:
+        click.echo(f"[{time.perf_counter() - started:5.1f} s] {step} …", err=True)
+
     try:
-        report = build_site(settings, output=output)
+        report = build_site(settings, output=output, progress=progress)
     except (SiteBuildError, ValueError) as error:
         raise click.ClickException(str(error)) from error
+    steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in report.steps.items())
     click.echo(
         f"Built {report.pages} pages and {report.figures} figures into {report.output} in {report.seconds:.1f} s"
+        + (f" ({steps})" if steps else "")
     )

@@ -8,9 +8,9 @@ repository; the generated docs folder and the built site are never committed.
 import logging
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,18 +63,30 @@ class SiteBuild:
     pages: int
     figures: int
     seconds: float
+    steps: dict[str, float] = field(default_factory=dict)  # each step's seconds, in the order they ran
 
 
-def build_site(settings: Settings, *, output: Path | None = None, docs_dir: Path | None = None) -> SiteBuild:
+# The steps of a build, as progress reports name them.
+STEPS = ("reading the catalog", "drawing figures", "writing pages", "building with mkdocs")
+
+
+def build_site(
+    settings: Settings,
+    *,
+    output: Path | None = None,
+    docs_dir: Path | None = None,
+    progress: Callable[[str], None] = lambda _step: None,
+) -> SiteBuild:
     """Generate every page and figure from the catalog and build the site with mkdocs in strict mode.
 
     Args:
         settings: the catalog's database URL, and where the site goes by default (`site_dir`).
         output: the folder for the built HTML; by default `settings.site_dir`. mkdocs empties it first.
         docs_dir: the folder for the generated markdown and figures; by default site/generated.
+        progress: told each step (one of STEPS) as it starts.
 
     Returns:
-        The output folder, the counts of pages and figures, and the build time.
+        The output folder, the counts of pages and figures, and the build time, in all and per step.
 
     Raises:
         SiteBuildError: mkdocs found a problem; the message lists every warning.
@@ -84,17 +96,34 @@ def build_site(settings: Settings, *, output: Path | None = None, docs_dir: Path
     output = (output or settings.site_dir).resolve()
     docs_dir = (docs_dir or DEFAULT_DOCS_DIR).resolve()
     _check_output(output)
+    steps: dict[str, float] = {}
+    with _step(STEPS[0], steps, progress):
+        data = _read(settings)
+    _fresh_docs_dir(docs_dir)
+    with _step(STEPS[1], steps, progress):
+        figures = draw_all(data, docs_dir)
+    with _step(STEPS[2], steps, progress):
+        written = write_pages(docs_dir, generated_pages(data, figures, openapi=_openapi(settings)))
+    with _step(STEPS[3], steps, progress):
+        run_mkdocs(docs_dir, output, data)
+    return SiteBuild(output, docs_dir, written, len(figures), time.perf_counter() - start, steps)
+
+
+@contextmanager
+def _step(name: str, steps: dict[str, float], progress: Callable[[str], None]) -> Iterator[None]:
+    progress(name)
+    start = time.perf_counter()
+    yield
+    steps[name] = time.perf_counter() - start
+
+
+def _read(settings: Settings) -> SiteData:
     engine = make_engine(settings.database_url)
     try:
         with Session(engine) as session:
-            data = read_site_data(session)
+            return read_site_data(session)
     finally:
         engine.dispose()
-    _fresh_docs_dir(docs_dir)
-    figures = draw_all(data, docs_dir)
-    written = write_pages(docs_dir, generated_pages(data, figures, openapi=_openapi(settings)))
-    run_mkdocs(docs_dir, output, data)
-    return SiteBuild(output, docs_dir, written, len(figures), time.perf_counter() - start)
 
 
 def generated_pages(data: SiteData, figures: Figures, *, openapi: dict[str, Any]) -> list[Page]:

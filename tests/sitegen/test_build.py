@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from catalog.settings import Settings
-from sitegen.build import HAND_WRITTEN, SiteBuild, SiteBuildError, build_site, run_mkdocs
+from sitegen.build import HAND_WRITTEN, STEPS, SiteBuild, SiteBuildError, build_site, run_mkdocs
 from sitegen.data import SiteData
 from tests.utils.site import built_pages
 
@@ -74,6 +74,10 @@ def test_the_site_builds_in_strict_mode_into_the_output_folder(built_site: SiteB
     assert (built_site.output / "sitemap.xml").is_file()
     assert built_site.pages == len(list(built_site.docs_dir.rglob("*.md"))) - len(HAND_WRITTEN_PAGES)
     assert built_site.seconds > 0
+
+
+def test_a_build_reports_each_step_with_its_time(built_site: SiteBuild) -> None:
+    assert list(built_site.steps) == list(STEPS) and all(seconds > 0 for seconds in built_site.steps.values())
 
 
 def test_every_head_type_has_a_page_titled_with_its_name(built_site: SiteBuild, site_data: SiteData) -> None:

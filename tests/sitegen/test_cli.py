@@ -13,8 +13,9 @@ def test_site_build_prints_the_output_folder_and_the_build_time(
 ) -> None:
     calls = []
 
-    def build_site(settings, *, output):  # type: ignore[no-untyped-def]
+    def build_site(settings, *, output, progress):  # type: ignore[no-untyped-def]
         calls.append((settings.database_url, output))
+        progress("drawing figures")
         return SiteBuild(output=output, docs_dir=tmp_path / "docs", pages=239, figures=27, seconds=12.34)
 
     monkeypatch.setattr("sitegen.build.build_site", build_site)
@@ -23,10 +24,11 @@ def test_site_build_prints_the_output_folder_and_the_build_time(
     assert result.exit_code == 0, result.output
     assert calls == [(url, tmp_path / "out")]
     assert f"into {tmp_path / 'out'}" in result.output and "12.3 s" in result.output
+    assert "drawing figures …" in result.output  # the progress, on stderr
 
 
 def test_a_refused_build_is_a_one_line_error_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def build_site(settings, *, output):  # type: ignore[no-untyped-def]
+    def build_site(settings, *, output, progress):  # type: ignore[no-untyped-def]
         raise SiteBuildError("mkdocs refused the site (1 problems):\n- a link to 'nowhere.md'")
 
     monkeypatch.setattr("sitegen.build.build_site", build_site)
