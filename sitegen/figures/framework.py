@@ -46,7 +46,7 @@ def draw_framework(counts: list[StageCounts], docs_dir: Path, path: str) -> Figu
     """Four boxes, left to right in the survey's order, with the catalog's counts."""
     figure = new_figure(10, 2.3)
     axes = figure.add_subplot()
-    axes.set_xlim(0, len(counts))
+    axes.set_xlim(0, max(len(counts), 1))  # an empty catalog draws an empty frame
     axes.set_ylim(0, 1)
     axes.axis("off")
     for i, stage in enumerate(counts):

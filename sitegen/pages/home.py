@@ -44,6 +44,7 @@ def render_home(data: SiteData, figures: Figures) -> str:
         "# headatlas",
         md.json_twin(links.api_path("/")),
         INTRO,
+        _first_steps(data),
         f"New here? {md.page_link('How to read the atlas', here, links.GUIDE)} explains layers, heads, scores and "
         "verdicts.",
         "## The four-stage framework",
@@ -74,6 +75,17 @@ def _counts(data: SiteData, here: str) -> str:
     counts = data.summary.counts
     rows = [[md.page_link(label, here, page), str(counts[table])] for table, label, page in COUNTED if table in counts]
     return md.table(["In the catalog", "Count"], rows)
+
+
+def _first_steps(data: SiteData) -> str:
+    """What to run, on a site built from a catalog that holds no knowledge or no run yet; nothing otherwise."""
+    if not data.head_types:
+        steps = "`headatlas ingest knowledge`, then `headatlas verify --model smollm2`, then `headatlas site build`"
+        return md.admonition("warning", "This catalog is empty", f"It holds no knowledge yet. Run {steps}.")
+    if not any(model.runs for model in data.models):
+        steps = "`headatlas verify --model smollm2` (or another model), then `headatlas site build`"
+        return md.admonition("info", "Nothing verified yet", f"The catalog holds no run. Run {steps}.")
+    return ""
 
 
 def _verified(data: SiteData, here: str) -> str:

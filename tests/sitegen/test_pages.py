@@ -3,13 +3,15 @@
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 
 from api.main import create_app
+from catalog.db import make_engine, upgrade
 from catalog.schemas import ModelVerification
 from catalog.settings import Settings
 from sitegen import links
 from sitegen import markdown as md
-from sitegen.data import SiteData
+from sitegen.data import SiteData, read_site_data
 from sitegen.figures import Figures, draw_all
 from sitegen.pages.api_reference import render_api_reference, schema_anchor
 from sitegen.pages.head_types import render_head_type_page
@@ -169,6 +171,20 @@ def test_the_home_page_counts_are_the_catalogs_and_it_cites_the_survey(site_data
         assert f"| [{label}]({target}) | {counts[table]} |" in page
     survey = site_data.paper(SURVEY_KEY)
     assert f"```bibtex\n{survey.bibtex.strip()}\n```" in section(page, "How to cite")
+
+
+def test_a_home_page_built_from_an_empty_catalog_says_what_to_run(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    upgrade(engine)
+    with Session(engine) as session:
+        empty = read_site_data(session)
+    page = render_home(empty, draw_all(empty, tmp_path / "docs"))
+    assert "This catalog is empty" in page and "`headatlas ingest knowledge`" in page
+
+
+def test_a_verified_catalogs_home_page_gives_no_first_steps(site_data: SiteData, figures: Figures) -> None:
+    page = render_home(site_data, figures)
+    assert "This catalog is empty" not in page and "Nothing verified yet" not in page
 
 
 def test_the_api_reference_lists_every_operation_of_the_openapi_document(site_catalog: str, tmp_path: Path) -> None:
