@@ -12,6 +12,7 @@ import logging
 import pickle
 import struct
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -292,6 +293,16 @@ def model_kind(config: PretrainedConfig, slug: str) -> str:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's sha256, hashed once per process while its size and mtime stay the same.
+
+    A verification reads a checkpoint's hash twice (to see whether its runs are stored, then to load it).
+    """
+    stat = path.stat()
+    return _sha256(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=1024)
+def _sha256(path: Path, _size: int, _mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
