@@ -15,7 +15,8 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.responses import Response
 from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -132,9 +133,23 @@ class SiteMount(Mount):
         return super().matches(scope)
 
 
+class SiteFiles(StaticFiles):
+    """The built site's files, where a page's folder-style address (/models/x/) leads to its file (/models/x.html).
+
+    The site is built a file per page, so that it also works from `file://`;
+    served, the shorter addresses readers and papers cite keep working.
+    """
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        address = scope["path"]
+        if address.endswith("/") and address != "/" and self.lookup_path(path + ".html")[1] is not None:
+            return RedirectResponse(address.rstrip("/") + ".html", status_code=301)  # its relative links need it
+        return await super().get_response(path, scope)
+
+
 def _serve_site(app: FastAPI, site_dir: Path) -> None:
     if (site_dir / "index.html").is_file():
-        app.router.routes.append(SiteMount("/", app=StaticFiles(directory=site_dir, html=True), name="site"))
+        app.router.routes.append(SiteMount("/", app=SiteFiles(directory=site_dir, html=True), name="site"))
         return
 
     @app.get("/", include_in_schema=False)

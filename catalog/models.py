@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # --- The survey's taxonomy -------------------------------------------------
@@ -305,6 +305,28 @@ class Run(SQLModel, table=True):
     task_correct: int | None = None  # task detectors: prompts the model got right ...
     task_total: int | None = None  # ... out of these ...
     task_chance: float | None = None  # ... against this accuracy by guessing
+
+
+# One prompt a model read, with every head's attention on it: what a head's page draws (ingest.attention_example).
+class AttentionExample(SQLModel, table=True):
+    __tablename__ = "attention_example"
+    __table_args__ = (UniqueConstraint("model_id", "digest"),)
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id", index=True)
+    digest: str  # sha256 of the prompt's token ids and the window kept: one row per prompt and model
+    tokens: list[str] = Field(sa_column=Column(JSON, nullable=False))  # the tokens kept, as the tokenizer decodes them
+    start: int  # the prompt position of the first token kept
+    prompt_length: int
+    # uint8 [layer, head, query, key] over the tokens kept, weight × 255 rounded, zlib-compressed
+    weights: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+# Which run kept which attention example: runs probing the same prompt share one. A table of its own, so that
+# adding it rewrote no table (SQLite rebuilds a table to add a foreign key, which its rows' references forbid).
+class RunAttention(SQLModel, table=True):
+    __tablename__ = "run_attention"
+    run_id: int = Field(foreign_key="run.id", primary_key=True)
+    attention_example_id: int = Field(foreign_key="attention_example.id", index=True)
 
 
 # A head's score in a run (None where the detector could not score it).

@@ -371,6 +371,16 @@ class HeadScorePublic(BaseModel):
     shows_behaviour: bool | None
 
 
+# One head's attention on the prompt a run kept of its probe: weights [query][key] over the tokens kept.
+class HeadAttentionPublic(BaseModel):
+    run_id: int
+    detector: str
+    tokens: list[str]  # the prompt's last tokens (all of a short one), as the tokenizer decodes each
+    start: int  # the prompt position of the first token kept
+    prompt_length: int
+    weights: list[list[float]]  # in steps of 1/255: a picture's precision; scores come from the runs' own passes
+
+
 # One head of one model: what papers report about it and what our runs measured.
 class HeadPublic(HeadLabelled):
     model: str
@@ -565,6 +575,10 @@ class ModelsPage(Page[ModelPublic]):
 
 
 class HeadsPage(Page[HeadPublic]):
+    pass
+
+
+class HeadAttentionPage(Page[HeadAttentionPublic]):
     pass
 
 

@@ -6,10 +6,12 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from catalog import models as m
+from catalog.attention import attention_by_run
 from catalog.crud import NotFoundError, OutOfRangeError, get_head_type, list_reported_heads, require_known
 from catalog.matrix import verification_summaries
 from catalog.runs import task_accuracy
 from catalog.schemas import (
+    HeadAttentionPublic,
     HeadPublic,
     HeadScorePublic,
     HeadsPage,
@@ -217,11 +219,7 @@ def list_model_heads(
 
 def get_head(*, session: Session, model: str, layer: int, head: int) -> HeadPublic:
     """One head of a model with every score and every report; a NotFoundError outside the model."""
-    model_row = _model(session, model)
-    if not 0 <= layer < model_row.n_layers:
-        raise OutOfRangeError("layer", f"{model} has layers 0 to {model_row.n_layers - 1}; there is no layer {layer}")
-    if not 0 <= head < model_row.n_heads:
-        raise OutOfRangeError("head", f"{model} has heads 0 to {model_row.n_heads - 1}; there is no head {head}")
+    model_row = _head_of(session, model, layer, head)
     head_id = session.exec(
         select(m.Head.id).where(m.Head.model_id == model_row.id, m.Head.layer == layer, m.Head.head == head)
     ).first()
@@ -234,6 +232,34 @@ def get_head(*, session: Session, model: str, layer: int, head: int) -> HeadPubl
         scores=scores.get(head_id, []),  # type: ignore[arg-type]
         reported=_reported_by_head(session, model, None).get((layer, head), []),
     )
+
+
+def get_head_attention(*, session: Session, model: str, layer: int, head: int) -> list[HeadAttentionPublic]:
+    """One head's attention on the prompt each run of the model kept (catalog.attention), run by run."""
+    _head_of(session, model, layer, head)
+    by_run = attention_by_run(session, model)
+    detectors = dict(session.exec(select(m.Run.id, m.Run.detector).where(col(m.Run.id).in_(list(by_run)))).all())
+    return [
+        HeadAttentionPublic(
+            run_id=run_id,
+            detector=detectors[run_id],
+            tokens=stored.tokens,
+            start=stored.start,
+            prompt_length=stored.prompt_length,
+            weights=stored.of_head(layer, head).round(4).tolist(),
+        )
+        for run_id, stored in sorted(by_run.items())
+    ]
+
+
+def _head_of(session: Session, model: str, layer: int, head: int) -> m.Model:
+    """The model of a head, refusing a layer or head outside it."""
+    model_row = _model(session, model)
+    if not 0 <= layer < model_row.n_layers:
+        raise OutOfRangeError("layer", f"{model} has layers 0 to {model_row.n_layers - 1}; there is no layer {layer}")
+    if not 0 <= head < model_row.n_heads:
+        raise OutOfRangeError("head", f"{model} has heads 0 to {model_row.n_heads - 1}; there is no head {head}")
+    return model_row
 
 
 def _model(session: Session, slug: str) -> m.Model:

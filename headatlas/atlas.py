@@ -15,6 +15,7 @@ from catalog.matrix import transferability_matrix
 from catalog.schemas import (
     DatasetHeadPublic,
     DatasetSummary,
+    HeadAttentionPublic,
     HeadTypePublic,
     HeadTypeSummary,
     ModelPublic,
@@ -176,6 +177,14 @@ class Atlas:
             ]
 
         return self._rows(read)
+
+    def attention(self, model: str, layer: int, head: int) -> Rows[HeadAttentionPublic]:
+        """One head's attention on the prompt each run kept of its probe: tokens and weights [query][key]."""
+        return self._rows(
+            lambda s: verification.get_head_attention(
+                session=s, model=self._name(s, m.Model.slug, model, "model"), layer=layer, head=head
+            )
+        )
 
     def matrix(self, *, stage: str | None = None, models: list[str] | None = None) -> TransferabilityMatrix:
         """Head types × models: where each type is found, how strongly, or why there is no verdict."""

@@ -10,7 +10,7 @@ import logging
 import subprocess
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -27,6 +27,7 @@ from ingest.evidence import DEFAULT_SEEDS, PromptScores, resampled
 from ingest.lens import ModelLens
 from ingest.model_loading import LoadedModel, known_checkpoint, load_model
 from ingest.plugins import detectors, get_detector
+from ingest.prompt_attention import PromptAttention, prompt_attention
 from ingest.write_runs import RunResult, completed_run, find_model, require_head_types, stored_model, write_run
 
 logger = logging.getLogger(__name__)
@@ -211,6 +212,9 @@ def run_detector(
     result.timings["captures_reused"] = float(lens.passes_reused - reused_before)
     for kind in ("forward", "with_grad"):  # passes run, confirmation included; a with_grad pass has one backward
         result.timings[f"passes_{kind}"] = float(lens.passes[kind] - passes_before[kind])
+    clock = time.perf_counter()
+    result = replace(result, attention=probe_attention(detector, lens, seeds[0]))  # one pass more, for the pages
+    result.timings["attention_example"] = time.perf_counter() - clock
     return result
 
 
@@ -273,6 +277,12 @@ def _result(
         task=pooled_task(measured),
         confirmation=confirmation,
     )
+
+
+def probe_attention(detector: Detector, lens: ModelLens, seed: int) -> PromptAttention | None:
+    """Every head's attention on one prompt of the probe, for the head pages; None for a test on weights only."""
+    prompt = detector.example_prompt(lens.tokenizer, seed=seed)
+    return None if prompt is None else prompt_attention(lens, prompt)
 
 
 def failed_run(

@@ -11,12 +11,14 @@ from catalog.citations import cited_reports
 from catalog.db import write_transaction
 from catalog.models import (
     MODEL_SHAPE,
+    AttentionExample,
     Head,
     HeadScore,
     HeadType,
     Method,
     Model,
     Run,
+    RunAttention,
     RunStatus,
     Verdict,
 )
@@ -24,6 +26,7 @@ from ingest.confirmation import Confirmation
 from ingest.detectors.base import TaskAccuracy
 from ingest.evidence import Evidence
 from ingest.model_loading import ModelFacts
+from ingest.prompt_attention import PromptAttention
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class RunResult:
     reason: str | None = None  # why a run that is not complete gives no verdicts, or how it failed
     task: TaskAccuracy | None = None  # task detectors: the model's accuracy on the task over every seed, against chance
     confirmation: Confirmation | None = None  # the found set's ablation against random sets, for causal head types
+    attention: PromptAttention | None = None  # every head's attention on one prompt of the probe, for the head pages
 
     @property
     def scores(self) -> torch.Tensor:
@@ -189,6 +193,9 @@ def write_run(engine: Engine, facts: ModelFacts, result: RunResult) -> int:
         )
         session.add(run)
         session.flush()
+        if result.attention is not None:
+            example_id = _stored_attention(session, model_id, result.attention)
+            session.add(RunAttention(run_id=run.id, attention_example_id=example_id))
         heads = {(h.layer, h.head): h.id for h in session.exec(select(Head).where(Head.model_id == model_id))}
         reported = cited_reports(session, model_id, head_type_id)
         evidence = result.evidence
@@ -219,13 +226,41 @@ def write_run(engine: Engine, facts: ModelFacts, result: RunResult) -> int:
         return int(run.id)  # type: ignore[arg-type]
 
 
+def _stored_attention(session: Session, model_id: int, attention: PromptAttention) -> int:
+    """The catalog row of this prompt's attention on the model, added if no run stored it before."""
+    found = session.exec(
+        select(AttentionExample.id).where(
+            AttentionExample.model_id == model_id, AttentionExample.digest == attention.digest
+        )
+    ).first()
+    if found is not None:
+        return found
+    row = AttentionExample(
+        model_id=model_id,
+        digest=attention.digest,
+        tokens=attention.tokens,
+        start=attention.start,
+        prompt_length=attention.prompt_length,
+        weights=attention.packed(),
+    )
+    session.add(row)
+    session.flush()
+    return int(row.id)  # type: ignore[arg-type]  # set by the flush
+
+
 def _delete_runs(session: Session, model_id: int, detector: str, version: str, seed: int) -> None:
     old = select(Run.id).where(
         Run.model_id == model_id, Run.detector == detector, Run.detector_version == version, Run.seed == seed
     )
     session.exec(delete(Verdict).where(col(Verdict.run_id).in_(old)))  # type: ignore[call-overload]
     session.exec(delete(HeadScore).where(col(HeadScore.run_id).in_(old)))  # type: ignore[call-overload]
+    session.exec(delete(RunAttention).where(col(RunAttention.run_id).in_(old)))  # type: ignore[call-overload]
     session.exec(delete(Run).where(col(Run.id).in_(old)))  # type: ignore[call-overload]
+    in_use = select(RunAttention.attention_example_id)
+    unused = delete(AttentionExample).where(
+        AttentionExample.model_id == model_id, col(AttentionExample.id).not_in(in_use)
+    )
+    session.exec(unused)  # type: ignore[call-overload]  # examples only replaced runs drew
 
 
 def _number(value: torch.Tensor) -> float | None:

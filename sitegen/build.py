@@ -6,6 +6,7 @@ repository; the generated docs folder and the built site are never committed.
 """
 
 import logging
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from sitegen.pages import (
     benchmarks,
     datasets,
     head_types,
+    heads,
     home,
     matrix,
     methods,
@@ -45,7 +47,7 @@ DEFAULT_DOCS_DIR = SITE_PROJECT / "generated"
 # A generated docs folder carries this file, so that a rebuild only ever wipes a folder it made.
 MARKER = ".headatlas-generated"
 # The kinds of page drawn from the catalog, in the order they are written.
-PAGE_KINDS = (home, stages, head_types, models, papers, methods, benchmarks, datasets, matrix)
+PAGE_KINDS = (home, stages, head_types, models, heads, papers, methods, benchmarks, datasets, matrix)
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +165,26 @@ def run_mkdocs(docs_dir: Path, output: Path, data: SiteData) -> None:
         except Abort as error:
             listed = "\n".join(f"- {w}" for w in warnings) or str(error)
             raise SiteBuildError(f"mkdocs refused the site ({len(warnings)} problems):\n{listed}") from error
+    relative_root_links(output)
+
+
+# A link or source written from the site's root (/api/v1/…): `//` starts another host's, and is left alone.
+ROOT_LINK = re.compile(r'\b(href|src)="/(?!/)')
+
+
+def relative_root_links(output: Path) -> None:
+    """Rewrite every root-relative link of the built pages (the API's JSON twins) relative to its page.
+
+    A root path breaks wherever the site is not at a host's root (a project page, a
+    subfolder, `file://`); relative, the JSON twins follow the site wherever the
+    API is served beside it, as `headatlas serve` does.
+    """
+    for page in output.rglob("*.html"):
+        up = "../" * (len(page.relative_to(output).parts) - 1) or "./"
+        text = page.read_text(encoding="utf-8")
+        rewritten = ROOT_LINK.sub(rf'\1="{up}', text)
+        if rewritten != text:
+            page.write_text(rewritten, encoding="utf-8")
 
 
 @contextmanager

@@ -7,10 +7,12 @@ catalog through the same readers the API and the CLI call (never SQL here).
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlmodel import Session
 
 from catalog import crud, datasets, verification
+from catalog.attention import StoredAttention, attention_by_run
 from catalog.matrix import transferability_matrix
 from catalog.pages import MethodFamilyPublic, list_method_families
 from catalog.schemas import (
@@ -61,15 +63,49 @@ class RunGrid:
     def scored(self) -> int:
         return sum(score is not None for row in self.scores for score in row)
 
+    @cached_property
+    def ranks(self) -> dict[Position, int]:
+        """Each scored head's place by score, 1 for the best: what a head's page gives beside its score."""
+        return {(layer, head): rank for rank, (layer, head, _) in enumerate(self.strongest(self.scored), start=1)}
+
+    def rank(self, layer: int, head: int) -> int | None:
+        return self.ranks.get((layer, head))
+
 
 @dataclass(frozen=True)
 class ModelData:
-    """A model with its runs as grids, the heads our runs found, and the heads papers report in it."""
+    """A model with its runs as grids, its heads with their scores, and the heads papers report in it."""
 
     model: ModelPublic
     runs: list[RunGrid]
-    verified_heads: list[HeadPublic]  # heads with at least one score that shows a behaviour; only those scores
+    heads: list[HeadPublic]  # every head a run scored or a paper reports, by position
     reported: list[ReportedHeadPublic]
+    attention: dict[int, StoredAttention] = field(default_factory=dict)  # by run id: one prompt of its probe
+
+    @cached_property
+    def _by_position(self) -> dict[Position, HeadPublic]:
+        return {(h.layer, h.head): h for h in self.heads}
+
+    def head(self, layer: int, head: int) -> HeadPublic | None:
+        """A head with its scores and reports, or None where no run scored it and no paper reports it."""
+        return self._by_position.get((layer, head))
+
+    @property
+    def verified_heads(self) -> list[HeadPublic]:
+        """The heads that show at least one behaviour, each keeping only the scores that do."""
+        verified = []
+        for head in self.heads:
+            shown = [score for score in head.scores if score.shows_behaviour]
+            if shown:
+                verified.append(head.model_copy(update={"scores": shown}))
+        return verified
+
+    @property
+    def head_positions(self) -> list[Position]:
+        """The heads that get a page: every head of a model a run scored, else the heads papers report."""
+        if self.runs:
+            return [(layer, head) for layer in range(self.model.n_layers) for head in range(self.model.n_heads)]
+        return sorted({(r.layer, r.head) for r in self.reported})
 
 
 @dataclass(frozen=True)
@@ -101,11 +137,13 @@ class SiteData:
     _head_types: dict[str, HeadTypeDetail] = field(init=False, repr=False)
     _models: dict[str, ModelData] = field(init=False, repr=False)
     _papers: dict[str, PaperPublic] = field(init=False, repr=False)
+    _grids: dict[int, tuple[ModelData, RunGrid]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_head_types", {h.slug: h for h in self.head_types})
         object.__setattr__(self, "_models", {m.model.slug: m for m in self.models})
         object.__setattr__(self, "_papers", {p.key: p for p in self.papers})
+        object.__setattr__(self, "_grids", {grid.run.id: (model, grid) for model, grid in self.runs()})
 
     def head_type(self, slug: str) -> HeadTypeDetail:
         return self._head_types[slug]
@@ -118,6 +156,10 @@ class SiteData:
 
     def paper(self, key: str) -> PaperPublic:
         return self._papers[key]
+
+    def run(self, run_id: int) -> tuple[ModelData, RunGrid]:
+        """A run's grid, with its model."""
+        return self._grids[run_id]
 
     def runs(self) -> Iterable[tuple[ModelData, RunGrid]]:
         """Every run of every model, model by model."""
@@ -177,16 +219,13 @@ def _model_data(session: Session, model: ModelPublic) -> ModelData:
         for run in verification.list_runs(session=session, model=model.slug)
     ]
     reported = crud.list_reported_heads(session=session, model=model.slug)
-    heads = (
-        verification.list_model_heads(session=session, model=model.slug, limit=model.n_layers * model.n_heads).data
-        if runs
-        else []
-    )
+    heads = verification.list_model_heads(session=session, model=model.slug, limit=model.n_layers * model.n_heads)
     return ModelData(
         model=model,
-        runs=[_grid(run, model, heads, reported) for run in runs],
-        verified_heads=_verified(heads),
+        runs=[_grid(run, model, heads.data, reported) for run in runs],
+        heads=heads.data,
         reported=reported,
+        attention=attention_by_run(session, model.slug),
     )
 
 
@@ -213,13 +252,3 @@ def _grid(run: RunDetail, model: ModelPublic, heads: list[HeadPublic], reported:
         found=frozenset((v.layer, v.head) for v in run.found),
         reported=frozenset((r.layer, r.head) for r in reported if r.head_type == head_type),
     )
-
-
-def _verified(heads: list[HeadPublic]) -> list[HeadPublic]:
-    """The heads that show at least one behaviour, each keeping only the scores that do."""
-    verified = []
-    for head in heads:
-        shown = [score for score in head.scores if score.shows_behaviour]
-        if shown:
-            verified.append(head.model_copy(update={"scores": shown}))
-    return verified

@@ -1,9 +1,12 @@
 """Where each kind of page and figure lives in the docs folder, and how one page links another.
 
 Pages link each other with relative links to their markdown files, so that
-mkdocs checks every one in strict mode and rewrites it for the built site. A
-page's JSON twin is an absolute path in the API, which `headatlas serve`
-serves beside the site.
+mkdocs checks every one in strict mode and rewrites it for the built site; the
+site is built with a file per page (`x.html`, not `x/`), so the built folder
+works on any static host and from `file://` alike. Raw HTML (the figures drawn
+as SVG) links the built pages with `built`. A page's JSON twin is a path
+in the API, relative to the site's root too, which `headatlas serve` serves
+beside the site.
 """
 
 import posixpath
@@ -48,12 +51,12 @@ def paper_page(key: str) -> str:
     return f"papers/{key}.md"
 
 
-def run_figure(model: str, detector: str, run_id: int) -> str:
-    """One run's layer × head heatmap; the model page and the head type page both show it.
+def head_label(layer: int, head: int) -> str:
+    return f"L{layer}H{head}"
 
-    The run id keeps two versions of one detector on one model apart.
-    """
-    return f"figures/models/{model}/{detector}-run{run_id}.png"
+
+def head_page(model: str, layer: int, head: int) -> str:
+    return f"models/{model}/heads/L{layer}H{head}.md"
 
 
 def reported_figure(model: str) -> str:
@@ -72,6 +75,18 @@ def relative(from_page: str, target: str) -> str:
     path, _, anchor = target.partition("#")
     link = posixpath.relpath(path, posixpath.dirname(from_page) or ".")
     return f"{link}#{anchor}" if anchor else link
+
+
+def built(from_page: str, target: str) -> str:
+    """`target` (a docs path, maybe with an #anchor) as a link in raw HTML on `from_page`: to the built .html file."""
+    path, _, anchor = target.partition("#")
+    link = relative(from_page, path.removesuffix(".md") + ".html" if path.endswith(".md") else path)
+    return f"{link}#{anchor}" if anchor else link
+
+
+def from_root(from_page: str, url: str) -> str:
+    """A path from the site's root (an API path such as /api/v1/models) as a link written on `from_page`."""
+    return posixpath.relpath(url.lstrip("/") or ".", posixpath.dirname(from_page) or ".")
 
 
 def anchor(text: str) -> str:

@@ -59,8 +59,18 @@ def definitions(rows: Iterable[Sequence[str]]) -> str:
     return "\n\n".join(f"{escape(name)}\n:   {value}" for name, value in rows)
 
 
-def front_matter(*, title: str, api: str | None = None, description: str | None = None, boost: float = 1.0) -> str:
-    """YAML front matter: the title for the nav and the tab, the JSON twin, and a search boost.
+def front_matter(
+    *,
+    title: str,
+    api: str | None = None,
+    description: str | None = None,
+    boost: float = 1.0,
+    searched: bool = True,
+    wide: bool = False,
+) -> str:
+    """YAML front matter: the title for the nav and the tab, the JSON twin, the page's weight in search.
+
+    A wide page hides the side navigation and the table of contents, for a figure that needs the room.
 
     Written as JSON strings, which YAML reads as they are, so no title needs quoting rules of its own.
     """
@@ -69,7 +79,11 @@ def front_matter(*, title: str, api: str | None = None, description: str | None 
         lines.append(f"description: {json.dumps(' '.join(description.split()), ensure_ascii=False)}")
     if api:
         lines.append(f"api: {json.dumps(api)}")
-    if boost != 1.0:
+    if wide:
+        lines.append("hide:\n  - navigation\n  - toc")
+    if not searched:
+        lines.append("search:\n  exclude: true")
+    elif boost != 1.0:
         lines.append(f"search:\n  boost: {boost}")
     return "---\n" + "\n".join(lines) + "\n---\n"
 

@@ -74,6 +74,23 @@ def loaded(loaded_engine: Engine) -> Iterator[Session]:
         yield session
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def writable(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A catalog of this test module's own holding the shipped knowledge; its tests write to it, each on its `model`."""
+    from tests.utils.attention_runs import knowledge_engine  # imported where used: it loads torch
+
+    with knowledge_engine(request.param, tmp_path_factory.mktemp("writable")) as engine:
+        yield engine
+
+
+@pytest.fixture
+def model(request: pytest.FixtureRequest) -> str:
+    """A model slug of this test's own (its name with its parameters), which no other test writes to."""
+    from tests.utils.attention_runs import own_model
+
+    return own_model(request.node.name)
+
+
 class _empty_database:
     """A context manager yielding the URL of a fresh, empty database of `backend`."""
 

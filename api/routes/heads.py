@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 from api.deps import MAX_INDEX, MAX_NAME_LENGTH, ModelSlug, SessionDep, WindowDep
 from api.errors import problem_responses
 from catalog import verification
-from catalog.schemas import HeadPublic, HeadsPage
+from catalog.schemas import HeadAttentionPage, HeadPublic, HeadsPage
 from catalog.verification import HeadSort, VerdictFilter
 
 router = APIRouter(prefix="/models/{slug}/heads", tags=["models"], responses=problem_responses(400, 404, 422))
@@ -53,12 +53,22 @@ def list_heads(
     )
 
 
+# A head's place, 0-based, in a path.
+LayerPath = Annotated[int, Path(ge=0, le=MAX_INDEX, description="Layer, 0-based.", examples=[3])]
+HeadPath = Annotated[int, Path(ge=0, le=MAX_INDEX, description="Head, 0-based.", examples=[0])]
+
+
 @router.get("/{layer}/{head}")
-def read_head(
-    session: SessionDep,
-    slug: ModelSlug,
-    layer: Annotated[int, Path(ge=0, le=MAX_INDEX, description="Layer, 0-based.", examples=[3])],
-    head: Annotated[int, Path(ge=0, le=MAX_INDEX, description="Head, 0-based.", examples=[0])],
-) -> HeadPublic:
+def read_head(session: SessionDep, slug: ModelSlug, layer: LayerPath, head: HeadPath) -> HeadPublic:
     """Show one head: every score of every run, and every paper that reports it."""
     return verification.get_head(session=session, model=slug, layer=layer, head=head)
+
+
+@router.get("/{layer}/{head}/attention")
+def list_head_attention(
+    session: SessionDep, slug: ModelSlug, layer: LayerPath, head: HeadPath, window: WindowDep
+) -> HeadAttentionPage:
+    """List one head's attention on the prompt each run kept of its probe (the head page's pictures), run by run."""
+    return window.page(
+        HeadAttentionPage, verification.get_head_attention(session=session, model=slug, layer=layer, head=head)
+    )

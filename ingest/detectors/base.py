@@ -191,6 +191,10 @@ class Detector(ABC):
         """What a run records about how the probe was built."""
         return {}
 
+    def example_prompt(self, tokenizer: PreTrainedTokenizerBase, *, seed: int) -> Tensor | None:
+        """One prompt of the probe, [pos] token ids without padding, whose attention the head pages draw; None: none."""
+        return None
+
     def confirm(self, lens: "ModelLens", heads: list[Head], *, seed: int) -> Confirmation | None:
         """Test the heads found as a set by ablating them (ingest.confirmation); None: the type predicts no effect."""
         return None
@@ -235,6 +239,10 @@ class PatternDetector(Detector):
     def baseline(self, control_scores: Tensor, probe: Probe) -> Tensor:
         """The baseline: the control's scores, unless a detector compares with something other than heads."""
         return control_scores
+
+    def example_prompt(self, tokenizer: PreTrainedTokenizerBase, *, seed: int) -> Tensor | None:
+        probe = self.inputs(tokenizer, seed=seed)
+        return probe.input_ids[0][probe.attention_mask[0].bool()]
 
     def probes(self, tokenizer: PreTrainedTokenizerBase, *, seed: int) -> tuple[Probe, Probe]:
         probe = self.inputs(tokenizer, seed=seed)

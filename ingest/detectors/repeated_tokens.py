@@ -17,6 +17,8 @@ from ingest.detectors.scoring import attention_on_targets
 
 # Probe size: rows of random tokens and the length of each copy.
 BATCH, N_TOKENS = 8, 64
+# Each copy's length in the prompt whose attention the head pages draw: both copies fit the picture.
+EXAMPLE_TOKENS = 23
 
 
 class RepetitionDetector(PatternDetector):
@@ -50,3 +52,8 @@ class RepeatedTokensDetector(RepetitionDetector):
     def _probe(self, tokenizer, *, seed: int, repeat: bool) -> Probe:  # type: ignore[no-untyped-def]
         lag = N_TOKENS - self.step_past_copy
         return repeated_random_probe(tokenizer, seed=seed, batch=BATCH, n_tokens=N_TOKENS, lag=lag, repeat=repeat)
+
+    def example_prompt(self, tokenizer, *, seed: int) -> Tensor:  # type: ignore[no-untyped-def]
+        """The probe's construction with shorter copies, so that the picture shows both."""
+        lag = EXAMPLE_TOKENS - self.step_past_copy
+        return repeated_random_probe(tokenizer, seed=seed, batch=1, n_tokens=EXAMPLE_TOKENS, lag=lag).input_ids[0]

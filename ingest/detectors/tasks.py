@@ -92,6 +92,12 @@ class TaskDetector(Detector):
     def task_inputs(self, tokenizer: PreTrainedTokenizerBase, *, seed: int) -> TaskProbe:
         """Seeded prompts of the task."""
 
+    def example_prompt(self, tokenizer: PreTrainedTokenizerBase, *, seed: int) -> Tensor | None:
+        """The first prompt up to its answer position, whose row is the one scored."""
+        probe = self.task_inputs(tokenizer, seed=seed)
+        through = int(probe.answer_at[0]) + 1
+        return probe.input_ids[0, :through][probe.attention_mask[0, :through].bool()]
+
     def queries_read(self, probe: TaskProbe) -> Tensor:
         """[batch, n]: the query positions whose pattern rows and head outputs scoring reads; the answer's."""
         return probe.answer_at[:, None]

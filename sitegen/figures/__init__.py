@@ -1,4 +1,8 @@
-"""The site's figures, drawn with matplotlib from the catalog's numbers into the docs folder.
+"""The site's pictures, drawn with matplotlib from the catalog's numbers into the docs folder.
+
+Run heatmaps and the matrix are not among them: they are SVG written into
+their pages (sitegen.figures.run_heatmap, sitegen.figures.matrix_chart), so
+that each cell links and tells its value.
 
 Figures are generated files, never committed: every build draws them again
 from the snapshot it read, so they cannot drift from the pages beside them.
@@ -11,7 +15,7 @@ from sitegen import links
 from sitegen.data import SiteData
 from sitegen.figures.depth import depth_rows, draw_depth
 from sitegen.figures.framework import draw_framework, stage_counts
-from sitegen.figures.heatmaps import draw_reported_map, draw_run_heatmap
+from sitegen.figures.heatmaps import draw_reported_map
 from sitegen.markdown import Figure
 
 
@@ -21,27 +25,15 @@ class Figures:
 
     framework: Figure
     depth: dict[str, Figure]  # by stage code
-    runs: dict[int, Figure]  # by run id
     reported: dict[str, Figure]  # by model slug; only models with reported heads
 
     def __len__(self) -> int:
-        return 1 + len(self.depth) + len(self.runs) + len(self.reported)
+        return 1 + len(self.depth) + len(self.reported)
 
 
 def draw_all(data: SiteData, docs_dir: Path) -> Figures:
     """Draw every figure of the site into `docs_dir`."""
     names = {h.slug: h.name for h in data.head_types}
-    runs = {
-        grid.run.id: draw_run_heatmap(
-            grid,
-            model.model,
-            names.get(grid.head_type or "", grid.run.detector),
-            docs_dir,
-            links.run_figure(model.model.slug, grid.run.detector, grid.run.id),
-        )
-        for model, grid in data.runs()
-        if grid.scored
-    }
     reported = {
         model.model.slug: draw_reported_map(
             model.model, model.reported, names, docs_dir, links.reported_figure(model.model.slug)
@@ -54,4 +46,4 @@ def draw_all(data: SiteData, docs_dir: Path) -> Figures:
         for stage in data.stages
     }
     framework = draw_framework(stage_counts(data), docs_dir, links.FRAMEWORK_FIGURE)
-    return Figures(framework=framework, depth=depth, runs=runs, reported=reported)
+    return Figures(framework=framework, depth=depth, reported=reported)

@@ -15,7 +15,7 @@ from matplotlib.patches import Patch
 from catalog.schemas import StagePublic, relative_depth
 from sitegen.data import SiteData
 from sitegen.figures.canvas import new_figure, save
-from sitegen.markdown import Figure
+from sitegen.markdown import Figure, count
 
 # The survey's depth words, drawn as these spans of relative depth.
 SURVEY_SPANS = {"shallow": (0.0, 1 / 3), "middle": (1 / 3, 2 / 3), "deep": (2 / 3, 1.0)}
@@ -94,6 +94,7 @@ def depth_alt_text(stage: StagePublic, rows: list[DepthRow]) -> str:
     verified = sum(len(depths) for row in rows for depths in row.verified.values())
     words = "; ".join(f"{row.name}: {', '.join(row.survey)}" for row in rows if row.survey)
     return (
-        f"Relative depth of the {len(rows)} head types of {stage.name}. {reported} heads reported by papers and "
-        f"{verified} heads found by our runs are marked. Survey's typical depth: {words or 'not given'}."
+        f"Relative depth of the {count(len(rows), 'head type')} of {stage.name}. {count(reported, 'head')} reported "
+        f"by papers and {count(verified, 'head')} found by our runs are marked. "
+        f"Survey's typical depth: {words or 'not given'}."
     )

@@ -7,7 +7,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from sitegen.data import SiteData
 from sitegen.figures.canvas import new_figure, save
-from sitegen.markdown import Figure
+from sitegen.markdown import Figure, count
 
 # One colour per stage, in the survey's order.
 STAGE_COLOURS = ("#e3f2fd", "#e8f5e9", "#fff3e0", "#fce4ec")
@@ -56,10 +56,10 @@ def draw_framework(counts: list[StageCounts], docs_dir: Path, path: str) -> Figu
         axes.text(i + 0.44, 0.78, stage.code, ha="center", fontsize=13, weight="bold")
         axes.text(i + 0.44, 0.62, stage.name, ha="center", fontsize=9)
         lines = [
-            f"{stage.mechanisms} mechanisms",
-            f"{stage.head_types} head types",
-            f"{stage.reported_heads} reported heads",
-            f"{stage.found_types} head types found by our runs",
+            count(stage.mechanisms, "mechanism"),
+            count(stage.head_types, "head type"),
+            count(stage.reported_heads, "reported head"),
+            f"{count(stage.found_types, 'head type')} found by our runs",
         ]
         axes.text(i + 0.44, 0.16, "\n".join(lines), ha="center", fontsize=7.5, linespacing=1.5)
         if i + 1 < len(counts):

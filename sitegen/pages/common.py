@@ -6,6 +6,7 @@ from catalog.schemas import ModelVerification, ReportedHeadPublic
 from sitegen import links
 from sitegen import markdown as md
 from sitegen.data import SiteData
+from sitegen.links import head_label
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,9 @@ def paper_cite_link(data: SiteData, key: str, from_page: str) -> str:
     return md.page_link(f"{surname}{others} {paper.year}", from_page, links.paper_page(key))
 
 
-def head_label(layer: int, head: int) -> str:
-    return f"L{layer}H{head}"
-
-
-def head_json_link(model: str, layer: int, head: int) -> str:
-    """A head's label, linking its JSON (every score and report of that head)."""
-    return f"[`{head_label(layer, head)}`]({links.api_head(model, layer, head)})"
+def head_link(model: str, layer: int, head: int, from_page: str) -> str:
+    """A head's label, linking its page (every score, verdict and report of that head)."""
+    return f"[`{head_label(layer, head)}`]({links.relative(from_page, links.head_page(model, layer, head))})"
 
 
 # How a cell without verdicts reads, by the status of its run.

@@ -2,7 +2,8 @@
 
 A head type page says what the head does (QK and OV), who reports such heads
 and where, and what our runs measured, model by model, with the heatmap of
-every run that tested it. "Reported" and "verified" stay in separate sections.
+every run that tested it, all on one colour scale so that colours compare
+across models. "Reported" and "verified" stay in separate sections.
 """
 
 from catalog.schemas import HeadTypeDetail, ModelVerification, ReportedHeadPublic
@@ -10,13 +11,15 @@ from sitegen import links
 from sitegen import markdown as md
 from sitegen.data import SiteData
 from sitegen.figures import Figures
+from sitegen.figures.run_heatmap import grid_scale, run_heatmap
+from sitegen.figures.svg import Scale
 from sitegen.pages.common import (
     Page,
     best_estimate,
     depth_span,
     evidence,
-    head_json_link,
     head_label,
+    head_link,
     head_type_link,
     model_link,
     paper_cite_link,
@@ -86,7 +89,7 @@ def render_head_type_page(head_type: HeadTypeDetail, data: SiteData, figures: Fi
         "## Reported heads",
         _reported(head_type.reported_heads, data, here),
         "## Verification",
-        _verification(head_type, data, figures, here),
+        _verification(head_type, data, here),
         "## Related head types",
         _related(head_type, data, here),
         "## Papers",
@@ -125,7 +128,7 @@ def _reported(reported: list[ReportedHeadPublic], data: SiteData, here: str) -> 
     rows = [
         [
             model_link(data, r.model, here),
-            head_json_link(r.model, r.layer, r.head),
+            head_link(r.model, r.layer, r.head, here),
             paper_cite_link(data, r.paper, here),
             f"{md.code(r.paper_index)} ({r.index_base}-based)",
             md.escape(r.location) + (f"; {md.escape(r.score_name or 'score')} {md.score(r.score)}" if r.score else ""),
@@ -137,22 +140,29 @@ def _reported(reported: list[ReportedHeadPublic], data: SiteData, here: str) -> 
     return md.page(intro, table, md.collapsed("What the papers show", evidence(reported, data, here))).strip()
 
 
-def _verification(head_type: HeadTypeDetail, data: SiteData, figures: Figures, here: str) -> str:
+def _verification(head_type: HeadTypeDetail, data: SiteData, here: str) -> str:
     if not head_type.verification:
         return md.admonition(
             "note",
             "Not verified",
             "No run in this catalog tests this head type yet: what this page says comes from the papers.",
         )
-    return "\n\n".join(_model_verification(v, head_type, data, figures, here) for v in head_type.verification)
+    tested = [cell for cell in head_type.verification if cell.status == "tested"]
+    scale = grid_scale([data.run(run)[1] for cell in tested for run in cell.runs])
+    intro = (
+        "Every heatmap below shares one colour scale, so a colour is the same score on every model; "
+        "heads struck through in grey were not scored."
+    )
+    cells = [_model_verification(v, head_type, data, scale, here) for v in head_type.verification]
+    return "\n\n".join([intro, *cells])
 
 
 def _model_verification(
-    cell: ModelVerification, head_type: HeadTypeDetail, data: SiteData, figures: Figures, here: str
+    cell: ModelVerification, head_type: HeadTypeDetail, data: SiteData, scale: Scale, here: str
 ) -> str:
     """What the runs on one model say about the head type, with each run's heatmap."""
     model = data.model(cell.model).model
-    heading = f"### {md.escape(model.name)}"
+    heading = f"### {md.escape(model.name)} {{ #{cell.model} }}"  # the matrix's cells link this anchor
     detectors = ", ".join(md.code(d) for d in cell.detectors)
     task = (
         f" The model answers the task {cell.task.correct} of {cell.task.total} times "
@@ -194,11 +204,12 @@ def _model_verification(
     if found:
         estimates = [md.estimate(v.score, v.score_low, v.score_high, v.pass_rate) for _, v in found]
         heads = ", ".join(
-            f"{head_json_link(cell.model, v.layer, v.head)} {estimate}"
+            f"{head_link(cell.model, v.layer, v.head, here)} {estimate}"
             for (_, v), estimate in zip(found, estimates, strict=True)
         )
         lines.append(f"Heads found, best first (mean score, 95% interval, seeds passed): {heads}.")
-    shown = [md.figure(figures.runs[run], here) for run in cell.runs if run in figures.runs]
+    grids = [data.run(run)[1] for run in cell.runs]
+    shown = [run_heatmap(grid, model, head_type.name, here, scale) for grid in grids if grid.scored]
     return md.page(heading, " ".join(lines), *shown).strip()
 
 

@@ -97,8 +97,8 @@ def _verified(data: SiteData, here: str) -> str:
         cells = [c for h in data.head_types for c in h.verification if c.model == model.model.slug]
         found = sum(c.found for c in cells)
         lines.append(
-            f"{model_link(data, model.model.slug, here)}: {len(model.runs)} runs tested {len(cells)} head types; "
-            f"{found} were found, in {len(model.verified_heads)} heads."
+            f"{model_link(data, model.model.slug, here)}: {md.count(len(model.runs), 'run')} tested "
+            f"{md.count(len(cells), 'head type')}; {found} found, in {md.count(len(model.verified_heads), 'head')}."
         )
     if not lines:
         return "No model has been verified in this catalog yet."

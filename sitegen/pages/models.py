@@ -1,8 +1,10 @@
 """A page per model, and the index of models.
 
 A model page gives the exact checkpoint, where papers report heads in it, the
-heads our runs found, and for every run a layer × head heatmap with the rule,
-its source, the probe and the baseline, so a reader can judge each verdict.
+heads our runs found, and its runs stage by stage, each with a layer × head
+heatmap whose cells open the heads' pages, and with the rule, its source, the
+probe and the baseline, so a reader can judge each verdict. Tests that do not
+apply to the model are folded into one list.
 """
 
 from catalog.schemas import HeadPublic, ModelPublic
@@ -11,7 +13,8 @@ from sitegen import markdown as md
 from sitegen.data import ModelData, RunGrid, SiteData
 from sitegen.figures import Figures
 from sitegen.figures.heatmaps import rule_text
-from sitegen.pages.common import Page, evidence, head_json_link, head_label, head_type_link, paper_cite_link
+from sitegen.figures.run_heatmap import run_heatmap
+from sitegen.pages.common import Page, evidence, head_label, head_link, head_type_link, paper_cite_link
 
 # Above this many rows, a table is folded away in a details block.
 FOLD_ROWS = 40
@@ -63,8 +66,7 @@ def render_model_page(model: ModelData, data: SiteData, figures: Figures) -> str
         _reported(model, data, figures, here),
         "## Heads our runs found",
         _verified(model, data, here),
-        "## Runs",
-        _runs(model, data, figures, here),
+        *_runs(model, data, here),
     )
 
 
@@ -93,7 +95,7 @@ def _reported(model: ModelData, data: SiteData, figures: Figures, here: str) -> 
         return "No paper in the catalog reports exact heads in this model."
     rows = [
         [
-            head_json_link(r.model, r.layer, r.head),
+            head_link(r.model, r.layer, r.head, here),
             head_type_link(data, r.head_type, here),
             paper_cite_link(data, r.paper, here),
             md.code(r.paper_index),
@@ -113,7 +115,7 @@ def _verified(model: ModelData, data: SiteData, here: str) -> str:
     if not model.verified_heads:
         return f"None of this model's heads showed a behaviour in its {len(model.runs)} runs."
     rows = [
-        [head_json_link(model.model.slug, h.layer, h.head), _behaviours(h, data, here)] for h in model.verified_heads
+        [head_link(model.model.slug, h.layer, h.head, here), _behaviours(h, data, here)] for h in model.verified_heads
     ]
     intro = (
         f"{len(model.verified_heads)} of {model.model.n_layers * model.model.n_heads} heads show at least one "
@@ -132,9 +134,33 @@ def _behaviours(head: HeadPublic, data: SiteData, here: str) -> str:
     )
 
 
-def _runs(model: ModelData, data: SiteData, figures: Figures, here: str) -> str:
+def _runs(model: ModelData, data: SiteData, here: str) -> list[str]:
+    """The runs stage by stage, each stage's table then its runs; the tests that do not apply, folded, last."""
     if not model.runs:
-        return "None yet."
+        return ["## Runs", "None yet."]
+    applying = [grid for grid in model.runs if grid.run.status != "not-applicable"]
+    blocks = []
+    for stage, name in [(s.code, s.name) for s in data.stages] + [(None, "Other runs")]:
+        grids = [grid for grid in applying if _stage_of(grid, data) == stage]
+        if grids:
+            heading = f"## {md.escape(name)} ({stage})" if stage else f"## {name}"
+            blocks += [heading, _runs_table(grids, data, here), *(_run_section(g, model, data, here) for g in grids)]
+    if skipped := [grid for grid in model.runs if grid.run.status == "not-applicable"]:
+        listed = md.bullets(
+            f"{md.code(g.run.detector)}: {md.escape(g.run.error or 'no reason recorded')}" for g in skipped
+        )
+        blocks += [
+            "## Tests that do not apply",
+            md.collapsed(f"{md.count(len(skipped), 'test')} cannot run on this model", listed),
+        ]
+    return blocks
+
+
+def _stage_of(grid: RunGrid, data: SiteData) -> str | None:
+    return data.head_type(grid.head_type).stage if grid.head_type else None
+
+
+def _runs_table(grids: list[RunGrid], data: SiteData, here: str) -> str:
     rows = [
         [
             md.page_link(grid.run.detector, here, f"{here}#{_run_anchor(grid)}"),
@@ -143,21 +169,19 @@ def _runs(model: ModelData, data: SiteData, figures: Figures, here: str) -> str:
             f"{len(grid.found)} of {grid.scored}" if grid.run.status == "complete" else "no verdicts",
             ", ".join(f"{head_label(la, he)} {md.score(s)}" for la, he, s in grid.strongest(BEST_IN_ROW)) or "–",
         ]
-        for grid in model.runs
+        for grid in grids
     ]
-    table = md.table(["Detector", "Head type", "Status", "Heads found", "Strongest"], rows)
-    sections = [_run_section(grid, data, figures, here) for grid in model.runs]
-    return md.page(table, *sections).strip()
+    return md.table(["Detector", "Head type", "Status", "Heads found", "Strongest"], rows)
 
 
 def _run_anchor(grid: RunGrid) -> str:
     return f"run-{grid.run.id}"
 
 
-def _run_section(grid: RunGrid, data: SiteData, figures: Figures, here: str) -> str:
-    """One run: how it decided, where it came from, and its heatmap."""
+def _run_section(grid: RunGrid, model: ModelData, data: SiteData, here: str) -> str:
+    """One run: its heatmap, why it failed if it did, and how it decided, folded."""
     run, params = grid.run, grid.run.params
-    title = data.head_type(grid.head_type).name if grid.head_type else run.detector
+    name = data.head_type(grid.head_type).name if grid.head_type else run.detector
     rows = [
         ["Detector", f"{md.code(run.detector)} version {md.code(run.detector_version)}"],
         ["Method", _method(run.method, data, here)],
@@ -174,14 +198,12 @@ def _run_section(grid: RunGrid, data: SiteData, figures: Figures, here: str) -> 
         rows.append(["Task accuracy", f"{run.task.correct} of {run.task.total}, chance {run.task.chance:.0%}"])
     if run.confirmation:
         rows.append(["Causal confirmation", md.escape(_confirmation_text(run.confirmation))])
-    blocks = [
-        f"### {md.escape(title)} · {md.code(run.detector)} {{ #{_run_anchor(grid)} }}",
-        md.table(["Fact", "Value"], rows),
-    ]
+    blocks = [f"### {md.escape(name)} · {md.code(run.detector)} {{ #{_run_anchor(grid)} }}"]
     if run.error:
         title = "Not verifiable on this model" if run.status == "not-verifiable" else f"Run {run.status}"
         blocks.append(md.admonition("warning", title, md.escape(run.error)))
-    blocks.append(md.figure(figures.runs[run.id], here) if run.id in figures.runs else "The run scored no head.")
+    blocks.append(run_heatmap(grid, model.model, name, here) if grid.scored else "The run scored no head.")
+    blocks.append(md.collapsed("How this run decided", md.table(["Fact", "Value"], rows)))
     return md.page(*blocks).strip()
 
 

@@ -5,7 +5,7 @@ from sitegen import links
 from sitegen import markdown as md
 from sitegen.data import SiteData
 from sitegen.figures import Figures
-from sitegen.pages.common import Page, head_json_link, head_type_link, model_link
+from sitegen.pages.common import Page, head_link, head_type_link, model_link
 
 
 def pages(data: SiteData, figures: Figures) -> list[Page]:
@@ -100,7 +100,7 @@ def _reported(paper: PaperPublic, data: SiteData, here: str) -> str:
     rows = [
         [
             model_link(data, r.model, here),
-            head_json_link(r.model, r.layer, r.head),
+            head_link(r.model, r.layer, r.head, here),
             md.code(r.paper_index),
             head_type_link(data, r.head_type, here),
             md.escape(r.location),

@@ -51,4 +51,4 @@ def test_the_python_page_runs_as_written(atlas: headatlas.Atlas, capsys: pytest.
     for cell in cells:
         exec(cell.replace("sqlite:///headatlas.db", url), namespace)  # noqa: S102
     printed = capsys.readouterr().out
-    assert len(cells) == 4 and "Induction Head - Latent Reasoning" in printed and "scores" in printed
+    assert len(cells) == 5 and "Induction Head - Latent Reasoning" in printed and "scores" in printed

@@ -29,7 +29,7 @@ class Links(HTMLParser):
         self.urls: list[str] = []
         self.ids: set[str] = set()
         self.images: list[dict[str, str | None]] = []
-        self.alternates: list[str] = []
+        self.twins: list[str] = []
         self.external_resources: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -41,8 +41,8 @@ class Links(HTMLParser):
                 self.urls.append(values[name])  # type: ignore[arg-type]
         if tag == "img":
             self.images.append(values)
-        if tag == "link" and values.get("rel") == "alternate" and values.get("type") == "application/json":
-            self.alternates.append(values.get("href") or "")
+        if tag == "link" and values.get("rel") == "describedby" and values.get("type") == "application/json":
+            self.twins.append(values.get("href") or "")
         # What a browser loads by itself (not what a reader clicks): scripts, stylesheets, fonts, images.
         loaded = values.get("src") if tag in ("script", "img") else values.get("href") if tag == "link" else None
         if loaded and loaded.startswith(("http:", "https:", "//")):
@@ -56,17 +56,34 @@ def parse(page: Path) -> Links:
 
 
 def target_file(site: Path, page: Path, url: str) -> Path:
-    """The file a relative or site-absolute URL on `page` points to (a folder means its index.html)."""
-    path = unquote(urlsplit(url).path)
-    base = site if path.startswith("/") else page.parent
-    target = (base / path.lstrip("/")).resolve()
+    """The file a relative URL on `page` points to (a folder means its index.html)."""
+    target = (page.parent / unquote(urlsplit(url).path)).resolve()
     return target / "index.html" if target.is_dir() else target
 
 
-def internal(url: str) -> bool:
-    """A link into the built site itself: not another host, not the API, not a mail or script link."""
-    scheme = urlsplit(url).scheme
-    return not scheme and not url.startswith(("/api/", "#", "//"))
+def site_path(site: Path, page: Path, url: str) -> str:
+    """Where a relative URL on `page` leads, from the site's root: "/api/v1/…" for the API's JSON."""
+    return "/" + target_file(site, page, url).relative_to(site.resolve()).as_posix()
+
+
+def local(url: str) -> bool:
+    """A link to this site or the API beside it: not another host, not a mail or script link, not on the page."""
+    return not urlsplit(url).scheme and not url.startswith(("#", "//"))
+
+
+def internal(site: Path, page: Path, url: str) -> bool:
+    """A link into the built site itself, not to the API served beside it."""
+    return local(url) and not site_path(site, page, url).startswith("/api/")
+
+
+def api_links(site: Path) -> set[str]:
+    """Every link of the site into the API, from the API's root, query kept."""
+    return {
+        site_path(site, page, url) + (f"?{urlsplit(url).query}" if urlsplit(url).query else "")
+        for page in built_pages(site)
+        for url in [*parse(page).urls]
+        if local(url) and site_path(site, page, url).startswith("/api/")
+    }
 
 
 def test_the_site_builds_in_strict_mode_into_the_output_folder(built_site: SiteBuild) -> None:
@@ -83,7 +100,7 @@ def test_a_build_reports_each_step_with_its_time(built_site: SiteBuild) -> None:
 def test_every_head_type_has_a_page_titled_with_its_name(built_site: SiteBuild, site_data: SiteData) -> None:
     assert len(site_data.head_types) == 84
     for head_type in site_data.head_types:
-        page = built_site.output / "head-types" / head_type.slug / "index.html"
+        page = built_site.output / "head-types" / f"{head_type.slug}.html"
         assert re.search(rf"<h1[^>]*>{re.escape(head_type.name)}", page.read_text(encoding="utf-8")), head_type.slug
 
 
@@ -91,8 +108,8 @@ def test_every_stage_model_paper_and_dataset_has_a_page(built_site: SiteBuild, s
     expected = [f"stages/{s.code.lower()}" for s in site_data.stages]
     expected += [f"models/{m.model.slug}" for m in site_data.models]
     expected += [f"papers/{p.key}" for p in site_data.papers]
-    expected += ["datasets", *(f"datasets/{d.dataset.slug}" for d in site_data.datasets)]
-    missing = [path for path in expected if not (built_site.output / path / "index.html").is_file()]
+    expected += ["datasets/index", *(f"datasets/{d.dataset.slug}" for d in site_data.datasets)]
+    missing = [path for path in expected if not (built_site.output / f"{path}.html").is_file()]
     assert not missing
     assert len(site_data.papers) > 100
 
@@ -102,7 +119,7 @@ def test_every_internal_link_and_anchor_resolves(built_site: SiteBuild) -> None:
     parsed = {page: parse(page) for page in built_pages(site)}
     broken = []
     for page, links in parsed.items():
-        for url in filter(internal, links.urls):
+        for url in (u for u in links.urls if internal(site, page, u)):
             target = target_file(site, page, url)
             anchor = urlsplit(url).fragment
             if not target.exists():
@@ -116,21 +133,18 @@ def test_every_internal_link_and_anchor_resolves(built_site: SiteBuild) -> None:
 def test_every_generated_page_names_its_json_twin_and_the_api_serves_it(
     built_site: SiteBuild, site_catalog: str, tmp_path: Path
 ) -> None:
-    pages = [
-        p
-        for p in built_pages(built_site.output)
-        if p.parent.name not in ("search", *HAND_WRITTEN_PAGES) and p.name != "404.html"
-    ]
-    twins = {page: parse(page).alternates for page in pages}
+    pages = [p for p in built_pages(built_site.output) if p.stem not in HAND_WRITTEN_PAGES and p.name != "404.html"]
+    twins = {page: parse(page).twins for page in pages}
     assert all(len(urls) == 1 for urls in twins.values()), [p for p, urls in twins.items() if len(urls) != 1][:5]
+    paths = {site_path(built_site.output, page, url) for page, urls in twins.items() for url in urls}
     with TestClient(create_app(Settings(database_url=site_catalog, site_dir=tmp_path))) as client:
-        failing = {url for urls in twins.values() for url in urls if client.get(url).status_code != 200}
+        failing = {path for path in paths if client.get(path).status_code != 200}
     assert not failing
 
 
 def test_every_api_link_on_the_site_answers(built_site: SiteBuild, site_catalog: str, tmp_path: Path) -> None:
-    urls = {url for page in built_pages(built_site.output) for url in parse(page).urls if url.startswith("/api/v1")}
-    assert any("/heads/" in url for url in urls) and any("/runs/" in url for url in urls)
+    urls = api_links(built_site.output)
+    assert any("/attention" in url for url in urls) and any("/runs/" in url for url in urls)
     with TestClient(create_app(Settings(database_url=site_catalog, site_dir=tmp_path))) as client:
         failing = sorted(url for url in urls if client.get(url).status_code != 200)
     assert not failing
@@ -144,6 +158,27 @@ def test_every_figure_is_shown_with_alt_text_and_every_shown_figure_is_a_png(bui
     assert all(path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for path in shown)
     assert shown == set((built_site.output / "figures").rglob("*.png"))
     assert len(shown) == built_site.figures
+
+
+def test_no_link_on_the_site_starts_from_a_hosts_root(built_site: SiteBuild) -> None:
+    rooted = [
+        f"{page.relative_to(built_site.output)} -> {url}"
+        for page in built_pages(built_site.output)
+        for url in parse(page).urls
+        if url.startswith("/") and not url.startswith("//")
+    ]
+    assert not rooted, rooted[:5]  # the folder works under any path and from file://
+
+
+def test_every_head_of_a_verified_model_has_a_page_its_heatmap_cells_open(
+    built_site: SiteBuild, site_data: SiteData
+) -> None:
+    model = site_data.model("smollm2-135m-instruct")
+    heads = built_site.output / "models" / "smollm2-135m-instruct" / "heads"
+    assert len(list(heads.glob("L*H*.html"))) == model.model.n_layers * model.model.n_heads
+    page = built_site.output / "models" / "smollm2-135m-instruct.html"
+    cells = {url for url in parse(page).urls if "/heads/" in url}
+    assert {target_file(built_site.output, page, url) for url in cells} == {p.resolve() for p in heads.glob("*.html")}
 
 
 def test_the_built_site_loads_nothing_from_other_hosts(built_site: SiteBuild) -> None:

@@ -1,15 +1,13 @@
 """Figures are drawn from the catalog's numbers and describe themselves in their alt text."""
 
-from pathlib import Path
+import re
 
 import pytest
-from matplotlib.image import imread
 
 from catalog.schemas import relative_depth
-from sitegen import links
 from sitegen.data import SiteData
 from sitegen.figures.depth import depth_rows
-from sitegen.figures.heatmaps import draw_run_heatmap
+from sitegen.figures.run_heatmap import run_heatmap
 
 pytestmark = pytest.mark.model  # the test catalog holds real runs on SmolLM2
 
@@ -26,19 +24,18 @@ def test_a_run_grid_holds_every_heads_score_from_the_catalog(site_data: SiteData
     assert grid.strongest(1) == [(best.layer, best.head, best.score)]
 
 
-def test_a_run_heatmap_is_a_png_whose_alt_text_names_model_detector_and_strongest_heads(
-    site_data: SiteData, tmp_path: Path
-) -> None:
+def test_a_run_heatmap_is_an_svg_whose_title_names_model_detector_and_strongest_heads(site_data: SiteData) -> None:
     model = site_data.model(SMOLLM2)
     grid = next(g for g in model.runs if g.run.detector == "induction")
-    path = links.run_figure(SMOLLM2, "induction", grid.run.id)
-    figure = draw_run_heatmap(grid, model.model, "Induction Head", tmp_path, path)
-    height, width, _ = imread(tmp_path / path).shape
+    figure = run_heatmap(grid, model.model, "Induction Head", f"models/{SMOLLM2}.md")
+    width, height = map(int, re.search(r'<svg [^>]*width="(\d+)" height="(\d+)"', figure).groups())  # type: ignore[union-attr]
     assert height > width > 200  # 30 layers down, 9 heads across
+    title = re.search(r"<title>(.*?)</title>", figure).group(1)  # type: ignore[union-attr]
     layer, head, score = grid.strongest(1)[0]
-    assert "SmolLM2-135M-Instruct" in figure.alt and "induction" in figure.alt
-    assert f"L{layer}H{head} ({score:.2f})" in figure.alt
-    assert f"{len(grid.found)} of 270 scored heads show the behaviour" in figure.alt
+    assert "SmolLM2-135M-Instruct" in title and "induction" in title
+    assert f"L{layer}H{head} ({score:.2f})" in title
+    assert f"{len(grid.found)} of 270 scored heads show the behaviour" in title
+    assert figure.count("<a href=") == 270  # every head's cell opens its page
 
 
 def test_heads_papers_report_are_marked_on_the_run_of_their_head_type(site_data: SiteData) -> None:

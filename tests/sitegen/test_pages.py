@@ -46,8 +46,8 @@ def test_a_head_type_page_links_its_json_twin(site_data: SiteData, figures: Figu
 def test_a_head_type_page_keeps_reported_heads_and_verification_apart(site_data: SiteData, figures: Figures) -> None:
     page = render_head_type_page(site_data.head_type("induction-head"), site_data, figures)
     reported, verified = section(page, "Reported heads"), section(page, "Verification")
-    assert "[`L5H5`](/api/v1/models/gpt2-small/heads/5/5)" in reported and "SmolLM2" not in reported
-    assert "### GPT-2 small" in verified and "### SmolLM2-135M-Instruct" in verified
+    assert "[`L5H5`](../models/gpt2-small/heads/L5H5.md)" in reported and "SmolLM2" not in reported
+    assert "### GPT-2 small { #gpt2-small }" in verified and "### SmolLM2-135M-Instruct" in verified
     # Reported on GPT-2 small: L5H5 and L5H8 pass the hand-made run's threshold, L5H9 and L6H9 do not.
     assert "Heads papers report on this model: 2 confirmed, 2 contradicted." in verified
 
@@ -57,8 +57,7 @@ def test_a_head_type_page_shows_the_heatmap_of_every_run_that_tested_it(site_dat
     page = render_head_type_page(head_type, site_data, figures)
     runs = [run for cell in head_type.verification for run in cell.runs]
     assert len(runs) == 2
-    for run in runs:
-        assert f"({links.relative(links.head_type_page('induction-head'), figures.runs[run].path)})" in page
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="atlas-heatmap"') == 2
 
 
 def test_the_verification_numbers_are_the_catalogs(site_data: SiteData, figures: Figures) -> None:
@@ -103,10 +102,16 @@ def test_a_model_page_has_a_heatmap_and_the_rule_for_each_run(site_data: SiteDat
     model = site_data.model(SMOLLM2)
     page = render_model_page(model, site_data, figures)
     assert [grid.run.detector for grid in model.runs] == ["induction", "previous_token"]
+    assert page.count('class="atlas-heatmap"') == len(model.runs)
     for grid in model.runs:
         assert f"{{ #run-{grid.run.id} }}" in page
-        assert links.relative(links.model_page(SMOLLM2), figures.runs[grid.run.id].path) in page
         assert md.escape(str(grid.run.params["threshold_source"])) in page
+
+
+def test_a_model_page_groups_its_runs_by_stage(site_data: SiteData, figures: Figures) -> None:
+    page = render_model_page(site_data.model(SMOLLM2), site_data, figures)
+    stages = [line for line in page.splitlines() if line.startswith("## ") and line.endswith(")")]
+    assert stages == ["## In-Context Identification (ICI)", "## Latent Reasoning (LR)"]  # previous token, induction
 
 
 def test_a_model_page_lists_the_heads_its_runs_found(site_data: SiteData, figures: Figures) -> None:
@@ -115,7 +120,7 @@ def test_a_model_page_lists_the_heads_its_runs_found(site_data: SiteData, figure
     page = section(render_model_page(model, site_data, figures), "Heads our runs found")
     assert len(model.verified_heads) == len(found) > 0
     for layer, head in found:
-        assert f"[`L{layer}H{head}`](/api/v1/models/{SMOLLM2}/heads/{layer}/{head})" in page
+        assert f"[`L{layer}H{head}`]({SMOLLM2}/heads/L{layer}H{head}.md)" in page
 
 
 def test_a_model_without_runs_says_so(site_data: SiteData, figures: Figures) -> None:
@@ -157,7 +162,7 @@ def test_the_methods_page_marks_a_method_headatlas_adds(site_data: SiteData) -> 
 
 def test_the_matrix_has_a_column_per_tested_model_and_lists_untested_types(site_data: SiteData) -> None:
     page = render_matrix_page(site_data)
-    header = next(line for line in page.splitlines() if line.startswith("| Head type |"))
+    header = next(line for line in page.splitlines() if line.strip().startswith("| Head type |"))
     assert "GPT-2 small" in header and "SmolLM2-135M-Instruct" in header
     untested = section(page, "Not tested yet")
     assert "[Name Mover Head](head-types/name-mover-head.md)" in untested
