@@ -60,6 +60,14 @@ class RunGrid:
         return sorted(scored, key=lambda item: (-item[2], item[0], item[1]))[:k]
 
     @property
+    def capped_at(self) -> float | None:
+        """The share of heads a top-fraction rule keeps at most, which caps how many this run can find; else None."""
+        value = self.run.params.get("rule_value")
+        return (
+            float(value) if self.run.params.get("rule") == "top-fraction" and isinstance(value, int | float) else None
+        )
+
+    @property
     def scored(self) -> int:
         return sum(score is not None for row in self.scores for score in row)
 

@@ -84,11 +84,6 @@ def built(from_page: str, target: str) -> str:
     return f"{link}#{anchor}" if anchor else link
 
 
-def from_root(from_page: str, url: str) -> str:
-    """A path from the site's root (an API path such as /api/v1/models) as a link written on `from_page`."""
-    return posixpath.relpath(url.lstrip("/") or ".", posixpath.dirname(from_page) or ".")
-
-
 def anchor(text: str) -> str:
     """The id a heading or a hand-set anchor gets: lower case, words joined by hyphens."""
     return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())

@@ -140,7 +140,7 @@ def _depths(cell: ModelVerification, x: float, y: float, width: float, height: f
 
 def _capped(cell: ModelVerification, data: SiteData) -> bool:
     """Whether a top-fraction rule decided this cell's count: then it says as much about the rule as the model."""
-    return any(data.run(run)[1].run.params.get("rule") == "top-fraction" for run in cell.runs)
+    return any(data.run(run)[1].capped_at is not None for run in cell.runs)
 
 
 def _words(cell: ModelVerification, capped: bool) -> str:

@@ -179,8 +179,10 @@ def _model_verification(
         ).strip()
     if cell.found:
         best = f"; the strongest is {head_label(cell.best.layer, cell.best.head)} ({best_estimate(cell)})"
+        caps = [grid.capped_at for grid in (data.run(run)[1] for run in cell.runs) if grid.capped_at is not None]
+        cap = f" (a count its rule caps: at most the top {max(caps):.0%} of heads)" if caps else ""
         outcome = (
-            f"{cell.heads_found} of {cell.heads_scored} scored heads show the behaviour{best if cell.best else ''}"
+            f"{cell.heads_found} of {cell.heads_scored} scored heads show the behaviour{cap}{best if cell.best else ''}"
         )
     else:
         outcome = f"none of the {cell.heads_scored} scored heads shows the behaviour"

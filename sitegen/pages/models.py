@@ -166,12 +166,18 @@ def _runs_table(grids: list[RunGrid], data: SiteData, here: str) -> str:
             md.page_link(grid.run.detector, here, f"{here}#{_run_anchor(grid)}"),
             head_type_link(data, grid.head_type, here) if grid.head_type else "–",
             md.escape(grid.run.status),
-            f"{len(grid.found)} of {grid.scored}" if grid.run.status == "complete" else "no verdicts",
+            _found_count(grid) if grid.run.status == "complete" else "no verdicts",
             ", ".join(f"{head_label(la, he)} {md.score(s)}" for la, he, s in grid.strongest(BEST_IN_ROW)) or "–",
         ]
         for grid in grids
     ]
     return md.table(["Detector", "Head type", "Status", "Heads found", "Strongest"], rows)
+
+
+def _found_count(grid: RunGrid) -> str:
+    """How many heads the run found, saying so when its rule caps the count."""
+    cap = f" (its rule keeps at most the top {grid.capped_at:.0%})" if grid.capped_at is not None else ""
+    return f"{len(grid.found)} of {grid.scored}{cap}"
 
 
 def _run_anchor(grid: RunGrid) -> str:

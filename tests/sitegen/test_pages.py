@@ -200,3 +200,14 @@ def test_the_api_reference_lists_every_operation_of_the_openapi_document(site_ca
     assert len(operations) > 20
     assert all(f"### `{method.upper()} {path}`" in page for method, path in operations)
     assert all(f"{{ #{schema_anchor(name)} }}" in page for name in openapi["components"]["schemas"])
+
+
+def test_a_count_that_a_top_fraction_rule_caps_says_so(site_data: SiteData, figures: Figures) -> None:
+    model_page = render_model_page(site_data.model(SMOLLM2), site_data, figures)
+    induction, previous = (
+        next(line for line in model_page.splitlines() if line.startswith(f"| [{name}]"))
+        for name in ("induction", "previous\\_token")
+    )
+    assert "(its rule keeps at most the top 3%)" in induction and "at most" not in previous
+    head_type_page = render_head_type_page(site_data.head_type("induction-head"), site_data, figures)
+    assert "(a count its rule caps: at most the top 3% of heads)" in section(head_type_page, "Verification")

@@ -483,9 +483,3 @@ def test_a_built_link_points_at_the_html_file_relative_to_the_linking_page() -> 
 
 def test_a_built_link_keeps_its_anchor() -> None:
     assert links.built("matrix.md", "head-types/induction-head.md#m") == "head-types/induction-head.html#m"
-
-
-def test_a_path_from_the_sites_root_is_written_relative_to_the_linking_page() -> None:
-    assert links.from_root("index.md", "/api/v1/models") == "api/v1/models"
-    assert links.from_root("models/m.md", "/api/v1/models/m") == "../api/v1/models/m"
-    assert links.from_root("models/m/heads/L1H2.md", "/api/v1/models/m/heads/1") == "../../../api/v1/models/m/heads/1"
