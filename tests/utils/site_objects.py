@@ -22,7 +22,10 @@ def a_model(slug: str = "m", *, n_layers: int = 2, n_heads: int = 3) -> ModelPub
 
 
 def a_run(run_id: int = 1, *, model: str = "m", rule: str = "at-least", status: str = "complete") -> RunDetail:
-    """A run of the induction detector on `model` whose verdicts followed `rule`, at seed 0, finding no head."""
+    """A run of the induction detector on `model` whose verdicts followed `rule` (value 0.03), at seed 0, finding none.
+
+    0.03 is the share a top-fraction rule keeps, the induction detector's own; other rules give theirs as a threshold.
+    """
     return RunDetail(
         id=run_id,
         model=model,
@@ -35,7 +38,7 @@ def a_run(run_id: int = 1, *, model: str = "m", rule: str = "at-least", status: 
         seeds=[0],
         evidence={},
         code_version="test",
-        params={"rule": rule},
+        params={"rule": rule, "rule_value": 0.03},
         timings={},
         started_at=datetime(2024, 1, 1),
         finished_at=None,
