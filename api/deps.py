@@ -1,26 +1,21 @@
-"""What handlers ask for: the settings, a catalog session, a page window, a writer's token, bounded text."""
+"""What handlers ask for: the settings, the catalog, a page window, a writer's token, bounded text."""
 
-import secrets
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
-from sqlmodel import Session
 
+from api.catalog_access import CatalogAccess
 from api.errors import ApiProblem, ProblemParameter
+from api.settings import ApiSettings
+from api.writes import writer_problem
 from catalog import exports
 from catalog.head_list_formats import registered
-from catalog.schemas import Page
 from catalog.search import MAX_QUERY_LENGTH
-from catalog.settings import Settings
-
-P = TypeVar("P", bound=Page)  # type: ignore[type-arg]
+from catalog.windows import Window
 
 # Most entries one page of a list holds, and how many it holds unless asked.
 MAX_PAGE_SIZE = 200
@@ -35,38 +30,21 @@ MAX_INDEX = 100_000
 
 
 # The dependencies are `async def` though they await nothing: FastAPI runs a plain `def` dependency in a
-# worker thread, and those hops cost more than the work (the API answered 1.5-2x more requests per second
-# without them, bench/api.py). Handlers stay `def`, so queries run in worker threads; only closing the
-# session, which hands its connection back to the pool (a rollback), runs on the event loop.
+# worker thread, and those hops cost more than the work. Handlers are `async def` too, and hand their
+# catalog work to CatalogAccess, which runs it on a worker thread in a session closed before the answer is
+# serialised (api/catalog_access.py).
 
 
-async def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> ApiSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-async def get_engine(request: Request) -> Engine:
-    return request.app.state.engine  # type: ignore[no-any-return]
+async def get_catalog(request: Request) -> CatalogAccess:
+    return request.app.state.catalog  # type: ignore[no-any-return]
 
 
-async def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterator[Session]:
-    with Session(engine) as session:
-        yield session
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
-
-
-@dataclass(frozen=True)
-class Window:
-    """Which part of a list to return."""
-
-    limit: int
-    offset: int
-
-    def page(self, page_type: type[P], items: Sequence[Any]) -> P:
-        """The page of `items` this window shows."""
-        return page_type.of(items, limit=self.limit, offset=self.offset)
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
+CatalogDep = Annotated[CatalogAccess, Depends(get_catalog)]
 
 
 async def get_window(
@@ -79,21 +57,19 @@ async def get_window(
 WindowDep = Annotated[Window, Depends(get_window)]
 
 
-async def reject_nul(request: Request) -> None:
-    """No parameter may hold a NUL character, which PostgreSQL cannot store or compare."""
+async def check_parameters(request: Request) -> None:
+    """Refuse a NUL character in any parameter, and a query parameter the endpoint does not take.
+
+    PostgreSQL can neither store nor compare NUL. An unknown parameter is refused,
+    naming it and the ones the endpoint takes: ignoring it would answer another
+    question than the one asked (`?headtype=` for `head_type` would list every head).
+    One dependency for both, on every route: FastAPI resolves each dependency of each request anew.
+    """
     items = [("path", k, str(v)) for k, v in request.path_params.items()]
     items += [("query", k, v) for k, v in request.query_params.multi_items()]
     errors = [ProblemParameter.at(w, k, "Contains a NUL character") for w, k, v in items if "\0" in v]
     if errors:
         raise ApiProblem("invalid-parameter", "Parameters may not contain NUL characters", errors)
-
-
-async def reject_unknown_parameters(request: Request) -> None:
-    """A query parameter the endpoint does not take is refused, naming it and the ones it takes.
-
-    Ignoring it would answer another question than the one asked: `?headtype=` (for `head_type`) would list
-    every head.
-    """
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
@@ -111,7 +87,17 @@ async def reject_unknown_parameters(request: Request) -> None:
 
 
 def _query_parameters(route: APIRoute) -> frozenset[str]:
-    """The query parameters the route and every dependency under it declare."""
+    """The query parameters the route and every dependency under it declare, found once per route."""
+    key = (route.path, frozenset(route.methods))  # routes are not hashable; the same code declares the same
+    if key not in _DECLARED:
+        _DECLARED[key] = _declared_query_parameters(route)
+    return _DECLARED[key]
+
+
+_DECLARED: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
+
+
+def _declared_query_parameters(route: APIRoute) -> frozenset[str]:
     names: set[str] = set()
     pending = [route.dependant]
     while pending:
@@ -125,18 +111,16 @@ _bearer = HTTPBearer(auto_error=False, description="The token this server was st
 
 
 async def require_writer(
-    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    settings: SettingsDep,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],  # for the OpenAPI document
 ) -> None:
-    """Writes need the configured bearer token: 401 without one, 403 with a wrong one or none configured."""
-    if settings.api_token is None:
-        raise ApiProblem("writes-disabled", "This server accepts no writes: it was started without HEADATLAS_API_TOKEN")
-    header = ProblemParameter.at("header", "Authorization", "")
-    if credentials is None:
-        header.detail = "Send `Authorization: Bearer <token>`"
-        raise ApiProblem("unauthorized", "A write needs a bearer token", [header], {"WWW-Authenticate": "Bearer"})
-    if not secrets.compare_digest(credentials.credentials.encode(), settings.api_token.get_secret_value().encode()):
-        header.detail = "The token is not this server's"
-        raise ApiProblem("forbidden", "The bearer token is not this server's", [header])
+    """Writes need the configured bearer token: 401 without one, 403 with a wrong one or none configured.
+
+    WriteGate (api/writes.py) refuses them already, before their body is read; this keeps a route safe on its own.
+    """
+    if problem := writer_problem(settings, request.headers.get("authorization")):
+        raise problem
 
 
 # Text parameters, each bounded.

@@ -17,16 +17,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from catalog.crud import InvalidFieldError, NotFoundError
+from api.paths import API_PREFIX, PROBLEMS_PATH
+from catalog.errors import CatalogError, InvalidFieldError, InvalidParameterError, NotFoundError
 
 logger = logging.getLogger(__name__)
 
 # The media type of every error body.
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-# Where the problem types are described; each type is this address with a fragment.
-PROBLEMS_PATH = "/api/v1/problems"
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,23 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     ),
     "not-found": ProblemType(404, "Not found", "Nothing at this path, or nothing in the catalog by that name."),
     "method-not-allowed": ProblemType(405, "Method not allowed", "The path exists but not with this method."),
+    "too-large": ProblemType(413, "Content too large", "A request body is larger than this server accepts."),
     "invalid-request": ProblemType(
         422, "Invalid request", "A parameter or body field is missing, of the wrong type, out of bounds or too long."
     ),
     "unavailable": ProblemType(503, "Service unavailable", "The catalog database cannot be read."),
+    "overloaded": ProblemType(
+        503, "Service busy", "Every catalog connection stayed busy; retry after the seconds `Retry-After` gives."
+    ),
     "server-error": ProblemType(500, "Internal server error", "A bug: the server failed to answer."),
+}
+
+
+# The problem each of the catalog's errors is (catalog.errors); any other exception is a bug, a 500.
+CATALOG_PROBLEMS: dict[type[CatalogError], str] = {
+    NotFoundError: "not-found",
+    InvalidFieldError: "invalid-request",
+    InvalidParameterError: "invalid-parameter",
 }
 
 
@@ -164,7 +176,7 @@ def add_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 404:
-            detail = f"Nothing at {request.url.path}; the API's resources are listed at /api/v1/"
+            detail = f"Nothing at {request.url.path}; the API's resources are listed at {API_PREFIX}/"
             return problem_response(request, "not-found", detail)
         if error.status_code == 405:
             allowed = (error.headers or {}).get("Allow", "")
@@ -173,22 +185,20 @@ def add_problem_handlers(app: FastAPI) -> None:
         kind = next((k for k, t in PROBLEM_TYPES.items() if t.status == error.status_code), "server-error")
         return problem_response(request, kind, str(error.detail), headers=error.headers)
 
-    @app.exception_handler(NotFoundError)
-    async def on_not_found(request: Request, error: NotFoundError) -> JSONResponse:
-        return problem_response(request, "not-found", str(error), _parameters_at_fault(request, error, "path"))
-
-    @app.exception_handler(InvalidFieldError)
-    async def on_invalid_field(request: Request, error: InvalidFieldError) -> JSONResponse:
-        errors = [ProblemParameter.at("body", error.field, str(error))]
-        return problem_response(request, "invalid-request", str(error), errors)
-
-    @app.exception_handler(ValueError)
-    async def on_value_error(request: Request, error: ValueError) -> JSONResponse:
-        return problem_response(request, "invalid-parameter", str(error), _parameters_at_fault(request, error, "query"))
+    @app.exception_handler(CatalogError)
+    async def on_catalog_error(request: Request, error: CatalogError) -> JSONResponse:
+        kind = next(kind for kind_of, kind in CATALOG_PROBLEMS.items() if isinstance(error, kind_of))
+        return problem_response(request, kind, str(error), [_parameter_at_fault(request, error)])
 
     @app.exception_handler(ValidationError)
     async def on_invalid_data(request: Request, error: ValidationError) -> JSONResponse:
         return await on_bug(request, error)  # our data failed our own schema: a bug, not the caller's fault
+
+    @app.exception_handler(PoolTimeoutError)
+    async def on_pool_exhausted(request: Request, error: PoolTimeoutError) -> JSONResponse:
+        logger.error("No pooled connection on %s: %s", request.url.path, error)  # catalog_access should prevent it
+        detail = "No catalog connection came free in time; retry"
+        return problem_response(request, "overloaded", detail, headers={"Retry-After": "1"})
 
     @app.exception_handler(OperationalError)
     async def on_database_error(request: Request, error: OperationalError) -> JSONResponse:
@@ -218,26 +228,10 @@ def _validation_parameter(item: dict[str, Any]) -> ProblemParameter:
     return ProblemParameter.at(location, name, detail)
 
 
-def _parameters_at_fault(
-    request: Request, error: Exception, location: Literal["path", "query"]
-) -> list[ProblemParameter]:
-    """The parameters an error from the catalog is about.
-
-    An error may say which field (OutOfRangeError, InvalidFieldError). Otherwise
-    a path lookup with one parameter names it, and the catalog's messages quote
-    the bad value ("Unknown stage 'XX'"), so the parameters holding a quoted
-    value are named.
-    """
-    message = str(error)
-    if named := getattr(error, "field", None):
-        return [ProblemParameter.at(location, named, message)]
-    if location == "path" and len(request.path_params) == 1:
-        return [ProblemParameter.at("path", next(iter(request.path_params)), message)]
-    folded = message.casefold()
-    candidates = [("path", k, v) for k, v in request.path_params.items()]
-    candidates += [("query", k, v) for k, v in request.query_params.multi_items()]
-    return [
-        ProblemParameter.at(where, name, message)
-        for where, name, value in candidates
-        if repr(str(value)).casefold() in folded
-    ]
+def _parameter_at_fault(request: Request, error: CatalogError) -> ProblemParameter:
+    """The parameter a catalog error names, where the request holds it: the body for a field sent to be stored."""
+    if isinstance(error, InvalidFieldError):
+        location = "body"
+    else:
+        location = "path" if error.parameter in request.path_params else "query"
+    return ProblemParameter.at(location, error.parameter, str(error))

@@ -23,15 +23,16 @@ from starlette.types import Scope
 from swagger_ui_bundle import swagger_ui_path
 
 from api.caching import CachingMiddleware
-from api.deps import reject_nul, reject_unknown_parameters
-from api.errors import PROBLEM_MEDIA_TYPE, add_problem_handlers
+from api.catalog_access import CatalogAccess, pool_size
+from api.deps import check_parameters
+from api.errors import PROBLEM_MEDIA_TYPE, add_problem_handlers, problem_responses
 from api.methods import HeadAndOptionsMiddleware
+from api.paths import API_PREFIX, DOCS_PATH, OPENAPI_PATH, PROBLEMS_PATH
 from api.routes import ROUTERS
+from api.settings import ApiSettings
+from api.writes import WriteGate
 from catalog.db import make_engine
-from catalog.settings import Settings, get_settings
 
-# Where the API lives; the version is part of every path.
-API_PREFIX = "/api/v1"
 # Smallest answer worth compressing, in bytes, and how hard to compress (6: zlib's default speed/size balance).
 GZIP_MINIMUM_SIZE = 1000
 GZIP_LEVEL = 6
@@ -64,9 +65,9 @@ OPENAPI_TAGS = [
 ]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """Build the application on `settings` (by default, HEADATLAS_* from the environment)."""
-    settings = settings or get_settings()
+    settings = settings or ApiSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,23 +78,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="headatlas",
         version=_package_version(),
         description=DESCRIPTION,
-        openapi_url=f"{API_PREFIX}/openapi.json",
+        openapi_url=OPENAPI_PATH,
         docs_url=None,  # served by _serve_docs, with its assets, so that it works offline
         redoc_url=None,
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
+    app.state.engine = make_engine(settings.database_url, pool_size=pool_size(settings.slots))
+    app.state.catalog = CatalogAccess(app.state.engine, settings.slots, settings.api_wait_seconds)
     for router in ROUTERS:
         app.include_router(
-            router, prefix=API_PREFIX, dependencies=[Depends(reject_nul), Depends(reject_unknown_parameters)]
+            router, prefix=API_PREFIX, dependencies=[Depends(check_parameters)], responses=problem_responses(503)
         )
+    app.state.resources = _resources()
     add_problem_handlers(app)
     _serve_docs(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    # Outermost last: CORS answers preflights first; caching sees the bytes gzip sends, and a HEAD as its GET.
+    # Outermost last: CORS answers preflights first; caching sees the bytes gzip sends, and a HEAD as its GET;
+    # a write is refused before its body is read.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE, compresslevel=GZIP_LEVEL)
+    app.add_middleware(WriteGate, settings=settings, router=app.router, prefix="/api/")
     app.add_middleware(CachingMiddleware, prefix="/api/")
     app.add_middleware(HeadAndOptionsMiddleware, router=app.router, prefix="/api/")
     if settings.cors_origins:
@@ -108,15 +113,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _resources() -> dict[str, str]:
+    """Each resource list by name, as the front page links them: the routers' own prefixes, and the problem types."""
+    lists = {router.prefix.strip("/"): API_PREFIX + router.prefix for router in ROUTERS if "{" not in router.prefix}
+    return {name: path for name, path in lists.items() if name} | {"problems": PROBLEMS_PATH}
+
+
 def _serve_docs(app: FastAPI) -> None:
     """Swagger UI at /api/v1/docs from the assets installed with the package (swagger-ui-bundle), not a CDN."""
-    assets = f"{API_PREFIX}/docs/assets"
+    assets = f"{DOCS_PATH}/assets"
     app.router.routes.append(Mount(assets, app=StaticFiles(directory=str(swagger_ui_path)), name="docs-assets"))
 
-    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    @app.get(DOCS_PATH, include_in_schema=False)
     def read_docs() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=f"{API_PREFIX}/openapi.json",
+            openapi_url=OPENAPI_PATH,
             title="headatlas API",
             swagger_js_url=f"{assets}/swagger-ui-bundle.js",
             swagger_css_url=f"{assets}/swagger-ui.css",
@@ -157,8 +168,8 @@ def _serve_site(app: FastAPI, site_dir: Path) -> None:
         return {
             "name": "headatlas",
             "api": f"{API_PREFIX}/",
-            "docs": f"{API_PREFIX}/docs",
-            "openapi": f"{API_PREFIX}/openapi.json",
+            "docs": DOCS_PATH,
+            "openapi": OPENAPI_PATH,
             "site": f"The documentation site is not built at {site_dir}; the API is complete without it.",
         }
 

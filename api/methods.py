@@ -25,23 +25,24 @@ class HeadAndOptionsMiddleware:
             await self.app(scope, receive, send)
         elif scope["method"] == "HEAD":
             await self.app({**scope, "method": "GET"}, receive, _without_body(send))
-        elif scope["method"] == "OPTIONS" and (allowed := self.allowed_methods(scope)):
+        elif scope["method"] == "OPTIONS" and (allowed := allowed_methods(self.router, scope)):
             headers = [(b"allow", ", ".join(allowed).encode()), (b"content-length", b"0")]
             await send({"type": "http.response.start", "status": 204, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
         else:
             await self.app(scope, receive, send)
 
-    def allowed_methods(self, scope: Scope) -> list[str]:
-        """Every method some route takes at this path, HEAD beside GET, and OPTIONS; [] where no route is."""
-        taken = [
-            method
-            for method in DECLARED_METHODS
-            if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in self.router.routes)
-        ]
-        if not taken:
-            return []
-        return sorted({*taken, "OPTIONS", *(["HEAD"] if "GET" in taken else [])})
+
+def allowed_methods(router: Router, scope: Scope) -> list[str]:
+    """Every method some route of `router` takes at the path, HEAD beside GET, and OPTIONS; [] where no route is."""
+    taken = [
+        method
+        for method in DECLARED_METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in router.routes)
+    ]
+    if not taken:
+        return []
+    return sorted({*taken, "OPTIONS", *(["HEAD"] if "GET" in taken else [])})
 
 
 def _without_body(send: Send) -> Send:

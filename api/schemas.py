@@ -1,6 +1,9 @@
 """What only the API serves: its index, its health and its problem types; the catalog's data is in catalog.schemas."""
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
+
+from api.paths import entry_path
+from catalog.schemas import Page, SearchHit
 
 
 # The API's front page: where each resource lives.
@@ -18,6 +21,18 @@ class Health(BaseModel):
     database: str  # the SQL dialect, sqlite or postgresql
     schema_revision: str | None
     writes: bool  # whether a token is configured
+
+
+# A search hit with the address of its JSON.
+class SearchResult(SearchHit):
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def href(self) -> str:
+        return entry_path(self.kind, self.slug)
+
+
+class SearchPage(Page[SearchResult]):
+    pass
 
 
 # One kind of error, as its type URI points to.

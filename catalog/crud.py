@@ -5,9 +5,10 @@ from typing import Literal
 
 from sqlalchemy import exists, func
 from sqlalchemy import text as sql_text
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from catalog import models as m
+from catalog.errors import InvalidParameterError, NotFoundError
 from catalog.schemas import (
     BenchmarkPublic,
     CatalogSummary,
@@ -18,12 +19,15 @@ from catalog.schemas import (
     ModelPublic,
     PaperPublic,
     PaperRef,
+    PapersPage,
     PaperSummary,
     RelatedPublic,
     ReportedHeadPublic,
+    ReportedHeadsPage,
     StagePublic,
 )
 from catalog.search import CANDIDATES, search
+from catalog.windows import Window, sql_page
 
 # The tables counted in a summary, in reading order.
 SUMMARY_TABLES: list[type[SQLModel]] = [
@@ -43,26 +47,6 @@ SUMMARY_TABLES: list[type[SQLModel]] = [
     m.HeadScore,
     m.Verdict,
 ]
-
-
-class NotFoundError(LookupError):
-    """Nothing in the catalog has that name."""
-
-
-class OutOfRangeError(NotFoundError):
-    """A head index outside its model, naming which index (layer or head)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class InvalidFieldError(ValueError):
-    """A value the catalog rejects, naming the field or parameter that holds it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 # How a list of head types can be ordered; relevance needs a text query.
@@ -121,9 +105,8 @@ def list_head_types(
     if mechanism is not None:
         query = query.where(m.Mechanism.slug == require_known(session, m.Mechanism.slug, mechanism, "mechanism"))
     if family is not None:
-        marked = select(m.HeadTypeFamily.head_type_id).where(
-            m.HeadTypeFamily.family == require_known(session, m.HeadTypeFamily.family, family, "survey family")
-        )
+        known = require_known(session, m.HeadTypeFamily.family, family, "family", what="survey family")
+        marked = select(m.HeadTypeFamily.head_type_id).where(m.HeadTypeFamily.family == known)
         query = query.where(m.HeadType.id.in_(marked))  # type: ignore[union-attr]
     fields = ("slug", "name", "stage", "mechanism", "source", "summary")
     return [HeadTypeSummary(**dict(zip(fields, row, strict=True))) for row in session.exec(query)]
@@ -132,7 +115,7 @@ def list_head_types(
 def get_head_type(*, session: Session, slug: str) -> HeadTypePublic:
     row = session.exec(_head_type_query().where(m.HeadType.slug == slug)).first()
     if row is None:
-        raise NotFoundError(f"No head type {slug!r}")
+        raise NotFoundError("slug", f"No head type {slug!r}")
     head_type, stage, mechanism = row
     families = session.exec(
         select(m.HeadTypeFamily.family)
@@ -172,45 +155,82 @@ def list_reported_heads(
     model: str | None = None,
     paper: str | None = None,
     head_type: str | None = None,
+    head_ids: list[int] | None = None,
 ) -> list[ReportedHeadPublic]:
-    """Reported heads matching every filter given; an unknown filter value is a ValueError."""
+    """Reported heads matching every filter given (`head_ids`: only these heads' reports); an unknown filter
+    value is an InvalidParameterError."""
+    query = _reported_heads_query(session, stage, mechanism, model, paper, head_type)
+    if head_ids is not None:
+        query = query.where(col(m.ReportedHead.head_id).in_(head_ids))
+    return [_reported_head(*row) for row in session.exec(query)]
+
+
+def reported_heads_page(
+    *,
+    session: Session,
+    window: Window,
+    stage: str | None = None,
+    mechanism: str | None = None,
+    model: str | None = None,
+    paper: str | None = None,
+    head_type: str | None = None,
+) -> ReportedHeadsPage:
+    """The page of list_reported_heads' list the window shows, cut in SQL."""
+    query = _reported_heads_query(session, stage, mechanism, model, paper, head_type)
+    return sql_page(session, query, window, ReportedHeadsPage, _reported_head)
+
+
+def _reported_heads_query(  # type: ignore[no-untyped-def]
+    session: Session,
+    stage: str | None,
+    mechanism: str | None,
+    model: str | None,
+    paper: str | None,
+    head_type: str | None,
+):
     query = (
         select(m.ReportedHead, m.Head, m.Model.slug, m.HeadType.slug, m.Paper.key)
         .join(m.Head, m.Head.id == m.ReportedHead.head_id)
         .join(m.Model, m.Model.id == m.Head.model_id)
         .join(m.HeadType, m.HeadType.id == m.ReportedHead.head_type_id)
         .join(m.Paper, m.Paper.id == m.ReportedHead.paper_id)
-        .join(m.Stage, m.Stage.id == m.HeadType.stage_id)
-        .join(m.Mechanism, m.Mechanism.id == m.HeadType.mechanism_id)
         .order_by(m.Model.slug, m.HeadType.position, m.Head.layer, m.Head.head, m.Paper.key)
     )
+    # Every head type has a stage and a mechanism: their joins only serve their filters.
+    if stage is not None:
+        query = query.join(m.Stage, m.Stage.id == m.HeadType.stage_id)
+    if mechanism is not None:
+        query = query.join(m.Mechanism, m.Mechanism.id == m.HeadType.mechanism_id)
     filters = [
         (m.Stage.code, stage.upper() if stage else None, "stage"),
         (m.Mechanism.slug, mechanism, "mechanism"),
         (m.Model.slug, model, "model"),
         (m.Paper.key, paper, "paper"),
-        (m.HeadType.slug, head_type, "head type"),
+        (m.HeadType.slug, head_type, "head_type"),
     ]
-    for column, value, what in filters:
+    for column, value, parameter in filters:
         if value is not None:
-            query = query.where(column == require_known(session, column, value, what))
-    return [
-        ReportedHeadPublic(
-            **reported.model_dump(exclude={"id", "head_id", "head_type_id", "paper_id"}),
-            head_type=type_slug,
-            model=model_slug,
-            layer=head.layer,
-            head=head.head,
-            paper=paper_key,
-        )
-        for reported, head, model_slug, type_slug, paper_key in session.exec(query)
-    ]
+            query = query.where(column == require_known(session, column, value, parameter))
+    return query
+
+
+def _reported_head(
+    reported: m.ReportedHead, head: m.Head, model_slug: str, type_slug: str, paper_key: str
+) -> ReportedHeadPublic:
+    return ReportedHeadPublic(
+        **reported.model_dump(exclude={"id", "head_id", "head_type_id", "paper_id"}),
+        head_type=type_slug,
+        model=model_slug,
+        layer=head.layer,
+        head=head.head,
+        paper=paper_key,
+    )
 
 
 def get_paper(*, session: Session, key: str) -> PaperPublic:
     paper = session.exec(select(m.Paper).where(m.Paper.key == key)).first()
     if paper is None:
-        raise NotFoundError(f"No paper {key!r}")
+        raise NotFoundError("key", f"No paper {key!r}")
     head_types = session.exec(
         select(m.HeadType.slug)
         .join(m.HeadTypePaper)
@@ -223,7 +243,7 @@ def get_paper(*, session: Session, key: str) -> PaperPublic:
 def get_model(*, session: Session, slug: str) -> ModelPublic:
     model = session.exec(select(m.Model).where(m.Model.slug == slug)).first()
     if model is None:
-        raise NotFoundError(f"No model {slug!r}")
+        raise NotFoundError("slug", f"No model {slug!r}")
     reported = session.exec(
         select(func.count()).select_from(m.ReportedHead).join(m.Head).where(m.Head.model_id == model.id)
     ).one()
@@ -234,20 +254,20 @@ def get_stage(*, session: Session, code: str) -> StagePublic:
     for stage in list_stages(session=session):
         if stage.code == code.upper():
             return stage
-    raise NotFoundError(f"No stage {code!r}")
+    raise NotFoundError("code", f"No stage {code!r}")
 
 
 def get_mechanism(*, session: Session, slug: str) -> MechanismPublic:
     for mechanism in list_mechanisms(session=session):
         if mechanism.slug == slug:
             return mechanism
-    raise NotFoundError(f"No mechanism {slug!r}")
+    raise NotFoundError("slug", f"No mechanism {slug!r}")
 
 
 def get_method(*, session: Session, slug: str) -> MethodPublic:
     row = session.exec(select(m.Method, m.MethodFamily.slug).join(m.MethodFamily).where(m.Method.slug == slug)).first()
     if row is None:
-        raise NotFoundError(f"No method {slug!r}")
+        raise NotFoundError("slug", f"No method {slug!r}")
     method, family = row
     papers = _cited_papers(session, m.MethodPaper, m.MethodPaper.method_id, method.id)
     return MethodPublic(**method.model_dump(), family=family, papers=papers)
@@ -256,7 +276,7 @@ def get_method(*, session: Session, slug: str) -> MethodPublic:
 def get_benchmark(*, session: Session, slug: str) -> BenchmarkPublic:
     benchmark = session.exec(select(m.Benchmark).where(m.Benchmark.slug == slug)).first()
     if benchmark is None:
-        raise NotFoundError(f"No benchmark {slug!r}")
+        raise NotFoundError("slug", f"No benchmark {slug!r}")
     papers = _cited_papers(session, m.BenchmarkPaper, m.BenchmarkPaper.benchmark_id, benchmark.id)
     return BenchmarkPublic(**benchmark.model_dump(), papers=papers)
 
@@ -293,13 +313,17 @@ def paper_ref(paper: m.Paper) -> PaperRef:
     return PaperRef(key=paper.key, title=paper.title, year=paper.year, venue=paper.venue, url=paper.url)
 
 
-def require_known(session: Session, column, value: str, what: str, *, exact: bool = False) -> str:  # type: ignore[no-untyped-def]
-    """The catalog's own spelling of `value` in `column`; otherwise a ValueError naming the nearest and the rest.
+def require_known(  # type: ignore[no-untyped-def]
+    session: Session, column, value: str, parameter: str, *, what: str | None = None, exact: bool = False
+) -> str:
+    """The catalog's own spelling of `value` in `column`; otherwise an InvalidParameterError naming `parameter`
+    (what the value is, unless `what` says it in other words), the nearest values and the rest.
 
     A value is known as stored, in any case, or by the start of exactly one stored value (ignoring case and
     hyphens, at least MIN_PREFIX characters): `smollm2` is `smollm2-135m-instruct`, `Induction-Head` is
     `induction-head`. With `exact` (for writes), only as stored.
     """
+    what = what or parameter.replace("_", " ")
     if session.exec(select(column).where(column == value).limit(1)).first() is not None:
         return value
     options = sorted(set(session.exec(select(column)).all()))
@@ -311,7 +335,7 @@ def require_known(session: Session, column, value: str, what: str, *, exact: boo
     nearest = matches or difflib.get_close_matches(value, options, n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(map(repr, nearest))}? " if nearest else ""
     shown = ", ".join(map(str, options[:30])) + (f", … ({len(options)} in all)" if len(options) > 30 else "")
-    raise ValueError(f"Unknown {what} {value!r}; {hint}choose one of: {shown}")
+    raise InvalidParameterError(parameter, f"Unknown {what} {value!r}; {hint}choose one of: {shown}")
 
 
 MIN_PREFIX = 4  # shortest start of a name that may stand for it
@@ -350,7 +374,7 @@ def find_head_types(
                 select(m.HeadType.slug)
                 .join(m.Verdict, m.Verdict.head_type_id == m.HeadType.id)
                 .join(m.Run, m.Run.id == m.Verdict.run_id)
-                .where(m.Run.model_id == _model_id(session, verified_on), m.Verdict.shows_behaviour)
+                .where(m.Run.model_id == _model_id(session, verified_on, "verified_on"), m.Verdict.shows_behaviour)
                 .distinct()
             )
         )
@@ -381,26 +405,41 @@ def list_models(
     )
     query = select(m.Model, reported.c.n).outerjoin(reported, reported.c.model_id == m.Model.id).order_by(m.Model.slug)
     if family is not None:
-        query = query.where(m.Model.family == require_known(session, m.Model.family, family, "model family"))
+        known = require_known(session, m.Model.family, family, "family", what="model family")
+        query = query.where(m.Model.family == known)
     if kind is not None:
-        query = query.where(m.Model.kind == require_known(session, m.Model.kind, kind, "model kind"))
+        query = query.where(m.Model.kind == require_known(session, m.Model.kind, kind, "kind", what="model kind"))
     if verified is not None:
-        has_run = exists().where(m.Run.model_id == m.Model.id, m.Run.status == "complete")
+        has_run = exists().where(m.Run.model_id == m.Model.id, m.Run.status == m.RunStatus.COMPLETE)
         query = query.where(has_run if verified else ~has_run)
     return [ModelPublic(**model.model_dump(), reported_heads=n or 0) for model, n in session.exec(query)]
 
 
 def find_papers(*, session: Session, text: str | None = None, year: int | None = None) -> list[PaperSummary]:
     """Papers, newest first; `text` matches key, title or an author, ignoring case."""
-    fields = ("key", "title", "year", "venue", "url", "authors", "arxiv_id")
-    query = select(*(getattr(m.Paper, f) for f in fields)).order_by(m.Paper.year.desc(), m.Paper.key)  # type: ignore[attr-defined]
+    return [_paper_summary(*row) for row in session.exec(_papers_query(text, year))]
+
+
+def papers_page(*, session: Session, window: Window, text: str | None = None, year: int | None = None) -> PapersPage:
+    """The page of find_papers' list the window shows, cut in SQL."""
+    return sql_page(session, _papers_query(text, year), window, PapersPage, _paper_summary)
+
+
+# A paper summary's fields, as _papers_query selects them.
+PAPER_SUMMARY_FIELDS = ("key", "title", "year", "venue", "url", "authors", "arxiv_id")
+
+
+def _papers_query(text: str | None, year: int | None):  # type: ignore[no-untyped-def]
+    query = select(*(getattr(m.Paper, f) for f in PAPER_SUMMARY_FIELDS)).order_by(m.Paper.year.desc(), m.Paper.key)  # type: ignore[attr-defined]
     if year is not None:
         query = query.where(m.Paper.year == year)
-    papers = [PaperSummary(**dict(zip(fields, row, strict=True))) for row in session.exec(query)]
     if text is not None:
-        needle = text.casefold()
-        papers = [p for p in papers if needle in " ".join([p.key, p.title, *p.authors]).casefold()]
-    return papers
+        query = query.where(col(m.Paper.match_text).contains(text.casefold(), autoescape=True))
+    return query
+
+
+def _paper_summary(*values: object) -> PaperSummary:
+    return PaperSummary(**dict(zip(PAPER_SUMMARY_FIELDS, values, strict=True)))
 
 
 def list_methods(*, session: Session) -> list[MethodPublic]:
@@ -433,9 +472,9 @@ def _cited_papers_by_owner(session: Session, link, owner_column) -> dict[int, li
     return cited
 
 
-def _model_id(session: Session, slug: str) -> int:
-    """The id of the model with this slug; a ValueError naming the choices if there is none."""
-    known = require_known(session, m.Model.slug, slug, "model")
+def _model_id(session: Session, slug: str, parameter: str) -> int:
+    """The id of the model with this slug; an InvalidParameterError naming `parameter` and the choices if none."""
+    known = require_known(session, m.Model.slug, slug, parameter, what="model")
     return session.exec(select(m.Model.id).where(m.Model.slug == known)).one()  # type: ignore[return-value]
 
 

@@ -4,9 +4,11 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from catalog import models as m
-from catalog.crud import NotFoundError, paper_ref, require_known
+from catalog.crud import paper_ref, require_known
+from catalog.errors import NotFoundError
 from catalog.reproduction import reproduce
-from catalog.schemas import DatasetHeadPublic, DatasetListPublic, DatasetPublic, DatasetSummary
+from catalog.schemas import DatasetHeadPublic, DatasetHeadsPage, DatasetListPublic, DatasetPublic, DatasetSummary
+from catalog.windows import Window, sql_page
 
 
 def list_datasets(*, session: Session) -> list[DatasetSummary]:
@@ -18,7 +20,7 @@ def list_datasets(*, session: Session) -> list[DatasetSummary]:
 def get_dataset(*, session: Session, slug: str) -> DatasetPublic:
     dataset = session.exec(select(m.Dataset).where(m.Dataset.slug == slug)).first()
     if dataset is None:
-        raise NotFoundError(f"No dataset {slug!r}")
+        raise NotFoundError("slug", f"No dataset {slug!r}")
     reproduction, verified_profiles = reproduce(session, dataset.format, list_dataset_heads(session=session, slug=slug))
     return DatasetPublic(
         **_summary(session, dataset).model_dump(exclude={"source_url"}),
@@ -33,7 +35,16 @@ def get_dataset(*, session: Session, slug: str) -> DatasetPublic:
 
 def list_dataset_heads(*, session: Session, slug: str, model: str | None = None) -> list[DatasetHeadPublic]:
     """A dataset's heads, list by list in file order; only one model's when `model` is given."""
-    slug = require_known(session, m.Dataset.slug, slug, "dataset")
+    return [_dataset_head(*row) for row in session.exec(_dataset_heads_query(session, slug, model))]
+
+
+def dataset_heads_page(*, session: Session, window: Window, slug: str, model: str | None = None) -> DatasetHeadsPage:
+    """The page of list_dataset_heads' list the window shows, cut in SQL."""
+    return sql_page(session, _dataset_heads_query(session, slug, model), window, DatasetHeadsPage, _dataset_head)
+
+
+def _dataset_heads_query(session: Session, slug: str, model: str | None):  # type: ignore[no-untyped-def]
+    slug = require_known(session, m.Dataset.slug, slug, "slug", what="dataset")
     query = (
         select(m.DatasetHead, m.DatasetList.file, m.Model.slug, m.HeadType.slug, m.Dataset.index_unit)
         .join(m.DatasetList, m.DatasetHead.list_id == m.DatasetList.id)
@@ -45,20 +56,21 @@ def list_dataset_heads(*, session: Session, slug: str, model: str | None = None)
     )
     if model is not None:
         query = query.where(m.Model.slug == require_known(session, m.Model.slug, model, "model"))
-    return [
-        DatasetHeadPublic(
-            model=model_slug,
-            file=file,
-            unit=unit,
-            layer=head.layer,
-            head=head.head,
-            head_type=head_type,
-            rank=head.rank,
-            score=head.score,
-            label=head.label,
-        )
-        for head, file, model_slug, head_type, unit in session.exec(query)
-    ]
+    return query
+
+
+def _dataset_head(head: m.DatasetHead, file: str, model_slug: str, head_type: str, unit: str) -> DatasetHeadPublic:
+    return DatasetHeadPublic(
+        model=model_slug,
+        file=file,
+        unit=unit,
+        layer=head.layer,
+        head=head.head,
+        head_type=head_type,
+        rank=head.rank,
+        score=head.score,
+        label=head.label,
+    )
 
 
 def _summary(session: Session, dataset: m.Dataset) -> DatasetSummary:

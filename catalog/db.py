@@ -10,18 +10,22 @@ transaction-level advisory lock keyed by the schema. A writer that has to wait
 says so in the log, and waits.
 """
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, QueuePool, event, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
+
+from catalog.derived import needs_rebuild, rebuild_derived
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +33,8 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # How long a writer waits for another to finish before giving up, in seconds.
 WRITER_WAIT_SECONDS = 600
+# How long a caller of a bounded pool waits for a connection before giving up, in seconds.
+POOL_TIMEOUT_SECONDS = 5
 # The advisory lock's first key on PostgreSQL (the second is the schema's hash): "hatl".
 ADVISORY_LOCK_CLASS = 0x6861746C
 # Objects the migrations create by hand, outside SQLModel's metadata: the
@@ -45,12 +51,34 @@ HAND_MADE = {
 }
 
 
-def make_engine(database_url: str) -> Engine:
-    """Create an engine; SQLite gets foreign keys enforced like PostgreSQL."""
-    engine = create_engine(database_url)
+def make_engine(database_url: str, *, pool_size: int | None = None) -> Engine:
+    """Create an engine; SQLite gets foreign keys enforced like PostgreSQL.
+
+    With `pool_size`, the pool holds exactly that many connections and no
+    overflow, for a caller that bounds its own concurrency to them (the API);
+    one that waits anyway gets sqlalchemy's TimeoutError after POOL_TIMEOUT_SECONDS.
+    """
+    options = {}
+    if pool_size is not None:
+        options = {
+            "poolclass": QueuePool,
+            "pool_size": pool_size,
+            "max_overflow": 0,
+            "pool_timeout": POOL_TIMEOUT_SECONDS,
+        }
+    engine = create_engine(database_url, json_deserializer=read_json, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
     return engine
+
+
+def read_json(text: str) -> object:
+    """A JSON column's value: orjson (3.1 times as fast as json on the built catalog's authors, params and
+    evidence), or json for the NaN and Infinity that json.dumps writes and orjson refuses."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -78,14 +106,19 @@ def stored_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Migrate the database to the newest schema revision, one migrating process at a time."""
+    """Migrate the database to the newest schema revision, one migrating process at a time, in one transaction
+    with the derived data a catalog from an earlier revision lacks (catalog.derived)."""
     config = alembic_config(engine)
-    if stored_revision(engine) == ScriptDirectory.from_config(config).get_current_head():
+    before = stored_revision(engine)
+    if before == ScriptDirectory.from_config(config).get_current_head():
         return
     with engine.connect() as connection:
         lock_for_writing(connection, "a schema upgrade")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        if needs_rebuild(before):
+            with Session(bind=connection) as session:
+                rebuild_derived(session)
         connection.commit()
 
 

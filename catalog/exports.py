@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass
 from sqlmodel import Session, select
 
 from catalog import models as m
-from catalog.crud import NotFoundError, require_known
+from catalog.crud import require_known
 from catalog.datasets import list_dataset_heads
+from catalog.errors import InvalidParameterError, NotFoundError
 from catalog.head_list_formats import (
     FormatError,
     Grid,
@@ -61,7 +62,7 @@ def dataset_list(*, session: Session, slug: str, model: str) -> HeadList:
     """A published dataset's list for `model`, as imported."""
     heads = list_dataset_heads(session=session, slug=slug, model=model)
     if not heads:
-        raise NotFoundError(f"Dataset {slug!r} has no list for model {model!r}")
+        raise NotFoundError("model", f"Dataset {slug!r} has no list for model {model!r}")
     listed = [ListedHead(h.layer, h.head, h.score, h.label) for h in heads]
     return _with_shape(session, model, listed, heads[0].unit)  # type: ignore[arg-type]
 
@@ -70,7 +71,7 @@ def verified_list(*, session: Session, model: str, head_type: str) -> HeadList:
     """Our newest run's verdicts for `head_type` on `model`: every head it scored, labelled found or not."""
     verdicts = list_verdicts(session=session, model=model, head_type=head_type, found_only=False)
     if not verdicts:
-        raise NotFoundError(f"No run has tested {head_type!r} on {model!r}")
+        raise NotFoundError("head_type", f"No run has tested {head_type!r} on {model!r}")
     newest = max(v.run_id for v in verdicts)
     listed = [
         ListedHead(v.layer, v.head, v.score, "found" if v.shows_behaviour else "not found")
@@ -81,7 +82,7 @@ def verified_list(*, session: Session, model: str, head_type: str) -> HeadList:
 
 
 def _with_shape(session: Session, model: str, heads: list[ListedHead], unit: Unit) -> HeadList:
-    known = require_known(session, m.Model.slug, model, "model")
+    known = require_known(session, m.Model.slug, model, "slug", what="model")
     row = session.exec(select(m.Model).where(m.Model.slug == known)).one()
     return HeadList(heads, unit, row.n_layers, row.n_heads, row.n_kv_heads, row.hub_id)
 
@@ -92,18 +93,23 @@ def export(head_list: HeadList, format_name: str, *, verified: bool) -> str:
         return _table(head_list, format_name)
     formats = registered()
     if format_name not in formats:
-        raise ValueError(f"Unknown format {format_name!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
+        choices = ", ".join(EXPORT_FORMATS)
+        raise InvalidParameterError("format", f"Unknown format {format_name!r}; choose one of: {choices}")
     head_format = formats[format_name]
     heads = _for_format(head_list, head_format, verified=verified)
     per_layer = head_list.n_kv_heads if head_format.unit == "kv-head" else head_list.n_heads
-    return head_format.write(heads, Grid(head_list.n_layers, per_layer, head_list.hub_id))
+    try:
+        return head_format.write(heads, Grid(head_list.n_layers, per_layer, head_list.hub_id))
+    except FormatError as error:  # the list does not fit the format: the caller picked it
+        raise InvalidParameterError("format", f"This list cannot be written as {format_name}: {error}") from None
 
 
 def _for_format(head_list: HeadList, head_format: HeadListFormat, *, verified: bool) -> list[ListedHead]:
     """The heads as the format means them: our verdicts as gates or a head set, in the format's unit."""
     heads = head_list.heads
     if verified and head_format.labelled:
-        raise FormatError(f"{head_format.name} lists a circuit's classes; our verdicts are found or not")
+        refusal = f"{head_format.name} lists a circuit's classes; our verdicts are found or not"
+        raise InvalidParameterError("format", refusal)
     if verified and head_format.name == "duo-attention-tsv":
         heads = [ListedHead(h.layer, h.head, 1.0 if h.label == "found" else 0.0) for h in heads]
     elif verified:

@@ -7,8 +7,8 @@ the survey's figure marks the head type with, so that what the survey reports
 and what we measured can be read side by side.
 """
 
-from sqlalchemy import case, func, or_
-from sqlmodel import Session, col, select
+from sqlalchemy import Text, case, cast, func, or_
+from sqlmodel import Session, col, delete, select
 
 from catalog import models as m
 from catalog.crud import require_known
@@ -20,16 +20,45 @@ from catalog.schemas import BestHead, MatrixModel, MatrixRow, ModelVerification,
 def verification_summaries(
     session: Session, *, head_type_id: int | None = None
 ) -> dict[tuple[int, int], ModelVerification]:
-    """What the verdicts say per (head type id, model id), for one head type or all.
+    """What the verdicts say per (head type id, model id), for one head type or all, as the writers stored it.
 
     Args:
         session: an open catalog session.
-        head_type_id: only this head type's verdicts.
+        head_type_id: only this head type's summaries.
 
     Returns:
         One summary per head type and model that a run tested, keyed by their ids.
     """
-    where = [] if head_type_id is None else [m.Verdict.head_type_id == head_type_id]
+    # The JSON as text, parsed and checked in one pass by pydantic, rather than by json.loads and then checked.
+    summary = cast(m.VerificationSummary.summary, Text)
+    query = select(m.VerificationSummary.head_type_id, m.VerificationSummary.model_id, summary)
+    if head_type_id is not None:
+        query = query.where(m.VerificationSummary.head_type_id == head_type_id)
+    return {
+        (type_id, model_id): ModelVerification.model_validate_json(text)
+        for type_id, model_id, text in session.execute(query)
+    }
+
+
+def refresh_verification_summaries(session: Session, *, model_id: int | None = None) -> None:
+    """Rewrite the stored summaries of one model (or of all) from its runs and verdicts as they are now.
+
+    Every writer calls it in its own transaction after changing runs, verdicts or the reports verdicts cite.
+    """
+    stale = delete(m.VerificationSummary)
+    if model_id is not None:
+        stale = stale.where(m.VerificationSummary.model_id == model_id)  # type: ignore[arg-type]
+    session.exec(stale)  # type: ignore[call-overload]
+    session.add_all(
+        m.VerificationSummary(head_type_id=type_id, model_id=model, summary=summary.model_dump(mode="json"))
+        for (type_id, model), summary in _computed_summaries(session, model_id=model_id).items()
+    )
+    session.flush()
+
+
+def _computed_summaries(session: Session, *, model_id: int | None) -> dict[tuple[int, int], ModelVerification]:
+    """The summaries of one model's verdicts (or of every model's), aggregated from the verdicts."""
+    where = [] if model_id is None else [col(m.Verdict.run_id).in_(select(m.Run.id).where(m.Run.model_id == model_id))]
     shows = m.Verdict.shows_behaviour
     counts = session.exec(
         select(
@@ -45,29 +74,29 @@ def verification_summaries(
         .group_by(m.Verdict.head_type_id, m.Run.model_id)
     ).all()
     runs: dict[tuple[int, int], dict[int, str]] = {}
-    for type_id, model_id, run_id, detector in session.exec(
+    for type_id, run_model, run_id, detector in session.exec(
         select(m.Verdict.head_type_id, m.Run.model_id, m.Run.id, m.Run.detector)
         .join(m.Run, m.Run.id == m.Verdict.run_id)
         .where(*where)
         .distinct()
     ):
-        runs.setdefault((type_id, model_id), {})[run_id] = detector
+        runs.setdefault((type_id, run_model), {})[run_id] = detector
     layers: dict[tuple[int, int], list[int]] = {}
-    for type_id, model_id, layer in session.exec(
+    for type_id, head_model, layer in session.exec(
         select(m.Verdict.head_type_id, m.Head.model_id, m.Head.layer)
         .join(m.Head, m.Head.id == m.Verdict.head_id)
         .where(shows, *where)
         .distinct()
         .order_by(m.Head.layer)
     ):
-        layers.setdefault((type_id, model_id), []).append(layer)
+        layers.setdefault((type_id, head_model), []).append(layer)
     # The best head is the strongest among those found (margin rules can find a head below another's raw score).
     best = _best_heads(session, where) | _best_heads(session, [*where, m.Verdict.shows_behaviour])
     models = {model.id: model for model in session.exec(select(m.Model))}
     summaries = {}
-    for type_id, model_id, scored, found, reported, confirmed in counts:
-        model = models[model_id]
-        key = (type_id, model_id)
+    for type_id, run_model, scored, found, reported, confirmed in counts:
+        model = models[run_model]
+        key = (type_id, run_model)
         summaries[key] = ModelVerification(
             model=model.slug,
             family=model.family,
@@ -81,22 +110,22 @@ def verification_summaries(
             reported_confirmed=confirmed,
             reported_contradicted=reported - confirmed,
         )
-    _add_task_runs(session, summaries, models, head_type_id)
-    _add_confirmations(session, summaries, head_type_id)
+    _add_task_runs(session, summaries, models, model_id)
+    _add_confirmations(session, summaries, model_id)
     return summaries
 
 
 def _add_confirmations(
-    session: Session, summaries: dict[tuple[int, int], ModelVerification], head_type_id: int | None
+    session: Session, summaries: dict[tuple[int, int], ModelVerification], model_id: int | None
 ) -> None:
     """Whether ablating the heads found together confirmed them; a set that failed shows as candidates only."""
     query = select(m.Run.head_type_id, m.Run.model_id, m.Run.confirmation).where(
         col(m.Run.confirmation).is_not(None), col(m.Run.head_type_id).is_not(None)
     )
-    if head_type_id is not None:
-        query = query.where(m.Run.head_type_id == head_type_id)
-    for type_id, model_id, confirmation in session.exec(query.order_by(m.Run.id)):
-        summary = summaries.get((type_id, model_id))
+    if model_id is not None:
+        query = query.where(m.Run.model_id == model_id)
+    for type_id, run_model_id, confirmation in session.exec(query.order_by(m.Run.id)):
+        summary = summaries.get((type_id, run_model_id))
         if summary is not None and confirmation is not None:
             summary.confirmation = confirmation["status"]
             summary.candidates = len(confirmation["heads"])
@@ -106,7 +135,7 @@ def _add_task_runs(
     session: Session,
     summaries: dict[tuple[int, int], ModelVerification],
     models: dict[int, m.Model],
-    head_type_id: int | None,
+    model_id: int | None,
 ) -> None:
     """Task detectors' accuracies beside their verdicts, and a cell for each head type a model could not verify
     (its task at chance, or a test that does not apply to it, such as a language probe on a toy model)."""
@@ -114,8 +143,8 @@ def _add_task_runs(
         or_(col(m.Run.task_total).is_not(None), m.Run.status != RunStatus.COMPLETE),
         col(m.Run.head_type_id).is_not(None),
     )
-    if head_type_id is not None:
-        query = query.where(m.Run.head_type_id == head_type_id)
+    if model_id is not None:
+        query = query.where(m.Run.model_id == model_id)
     for run in session.exec(query.order_by(m.Run.id)):
         key = (int(run.head_type_id), run.model_id)  # type: ignore[arg-type]
         task = task_accuracy(run)

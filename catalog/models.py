@@ -93,12 +93,19 @@ class Paper(SQLModel, table=True):
     title: str
     authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     authors_complete: bool = True
-    year: int
+    year: int = Field(index=True)
     venue: str
     arxiv_id: str | None = None
     url: str | None = None
     survey_bib: str | None = None
     bibtex: str
+    # The key, title and authors casefolded (paper_match_text), which a text filter looks in.
+    match_text: str = ""
+
+
+def paper_match_text(key: str, title: str, authors: list[str]) -> str:
+    """What a paper's text filter matches against: the filter's words, casefolded, must appear in it."""
+    return " ".join([key, title, *authors]).casefold()
 
 
 # Modeling-Free or Modeling-Required, the survey's top split of methods.
@@ -265,6 +272,15 @@ class DatasetHead(SQLModel, table=True):
 
 
 # One detector on one model; its scores and verdicts land with it or not at all.
+class RequestStatus(StrEnum):
+    """Where a queued verification request is: the API's and the worker's one vocabulary."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class RunStatus(StrEnum):
     """Every state a stored run can be in: the one vocabulary of catalog, API, CLI and site."""
 
@@ -383,6 +399,16 @@ class VerificationRequest(SQLModel, table=True):
     model: str = Field(index=True)  # a bundled model name, as `headatlas models` lists them
     detectors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     seed: int = 0
-    status: str = "queued"  # queued | running | done | failed
+    status: str = Field(default=RequestStatus.QUEUED, index=True)  # a RequestStatus
     requested_at: datetime
     note: str | None = None
+
+
+# What the verdicts say of one head type on one model (catalog.matrix.ModelVerification, as JSON), rewritten by
+# every writer of runs, verdicts or reports, so that a head type in full or the matrix reads a row per model
+# instead of aggregating every verdict on each request.
+class VerificationSummary(SQLModel, table=True):
+    __tablename__ = "verification_summary"
+    head_type_id: int = Field(foreign_key="head_type.id", primary_key=True)
+    model_id: int = Field(foreign_key="model.id", primary_key=True, index=True)
+    summary: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

@@ -4,9 +4,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, field_validator, model_validator
 
-from catalog.models import RunStatus
+from catalog.models import RequestStatus, RunStatus
 
 
 # Anything naming one head of one model, 0-based; printed L{layer}H{head}.
@@ -315,18 +315,6 @@ class VerdictPublic(HeadLabelled):
 
 T = TypeVar("T")
 
-# Where the API serves one entry of each search kind, so that a hit, and a docs page, can link its JSON.
-API_PATHS = {
-    "head_type": "/api/v1/head-types/{slug}",
-    "paper": "/api/v1/papers/{slug}",
-    "stage": "/api/v1/stages/{slug}",
-    "mechanism": "/api/v1/mechanisms/{slug}",
-    "method": "/api/v1/methods/{slug}",
-    "benchmark": "/api/v1/benchmarks/{slug}",
-    "dataset": "/api/v1/datasets/{slug}",
-    "model": "/api/v1/models/{slug}",
-}
-
 
 # One page of a list: `count` is how many match in all, `data` the ones from `offset` on.
 class Page(BaseModel, Generic[T]):
@@ -345,14 +333,6 @@ class Page(BaseModel, Generic[T]):
 class PaperSummary(PaperRef):
     authors: list[str]
     arxiv_id: str | None
-
-
-# A search hit with the address of its JSON.
-class SearchResult(SearchHit):
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def href(self) -> str:
-        return API_PATHS[self.kind].format(slug=self.slug)
 
 
 # One score of a head in one run, with the verdict where the detector gave one.
@@ -432,10 +412,15 @@ class ModelVerification(BaseModel):
     def found(self) -> bool:
         return self.heads_found > 0
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def found_relative_depths(self) -> list[float]:
-        return [relative_depth(layer, self.n_layers) for layer in self.found_layers]
+    # found_layers as relative depths: computed once, when the summary is made, and stored with it, so that
+    # reading a head type in full does not compute thousands of them on each request
+    found_relative_depths: list[float] = []
+
+    @model_validator(mode="after")
+    def _depths_of_found_layers(self) -> "ModelVerification":
+        if len(self.found_relative_depths) != len(self.found_layers):
+            self.found_relative_depths = [relative_depth(layer, self.n_layers) for layer in self.found_layers]
+        return self
 
 
 # A head type in full, with a verification summary per model it was tested on.
@@ -552,7 +537,7 @@ class VerificationRequestPublic(BaseModel):
     model: str
     detectors: list[str]
     seed: int
-    status: str
+    status: RequestStatus
     requested_at: datetime
     note: str | None
 
@@ -603,10 +588,6 @@ class DatasetHeadsPage(Page[DatasetHeadPublic]):
 
 
 class RunsPage(Page[RunPublic]):
-    pass
-
-
-class SearchPage(Page[SearchResult]):
     pass
 
 

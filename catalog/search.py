@@ -12,6 +12,7 @@ from typing import Literal
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from catalog.errors import InvalidParameterError
 from catalog.models import (
     Benchmark,
     HeadType,
@@ -62,7 +63,7 @@ def search(session: Session, query: str, *, kinds: list[str] | None = None, limi
     words = query_words(query)
     for kind in kinds or []:
         if kind not in SEARCH_KINDS:
-            raise ValueError(f"Unknown search kind {kind!r}; choose one of {SEARCH_KINDS}")
+            raise InvalidParameterError("kind", f"Unknown search kind {kind!r}; choose one of {SEARCH_KINDS}")
     match_all = _candidates(session, words, "all")
     rows = match_all or _candidates(session, words, "any")
     hits = [_rank(row, query) for row in rows if not kinds or row.kind in kinds]
@@ -73,10 +74,10 @@ def search(session: Session, query: str, *, kinds: list[str] | None = None, limi
 def query_words(query: str) -> list[str]:
     """The words of a query; ValueError if it has none or is too long."""
     if len(query) > MAX_QUERY_LENGTH:
-        raise ValueError(f"Search query is {len(query)} characters; the most is {MAX_QUERY_LENGTH}")
+        raise InvalidParameterError("q", f"Search query is {len(query)} characters; the most is {MAX_QUERY_LENGTH}")
     words = [word.lower() for word in WORD.findall(query)]
     if not words:
-        raise ValueError(f"Search query {query!r} has no words to search for")
+        raise InvalidParameterError("q", f"Search query {query!r} has no words to search for")
     return words
 
 

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The reviewed knowledge files shipped with the package.
@@ -18,14 +18,8 @@ class Settings(BaseSettings):
     knowledge_dir: Path = KNOWLEDGE_DIR
     # Where bundled GGUF files are built and dequantized weights are kept.
     cache_dir: Path = Path.home() / ".cache" / "headatlas"
-    # The API's bearer token for writes; unset, the API accepts no writes.
-    api_token: SecretStr | None = None
-    # Origins a browser may call the API from (CORS), as a JSON list: '["https://example.org"]'.
-    cors_origins: list[str] = []
     # The built documentation site, served at / by `headatlas serve` when it exists.
     site_dir: Path = Path("site/build")
-    # Bundled models (as `headatlas models` names them) that the API may queue for verification.
-    verify_allowlist: list[str] = ["smollm2", "gemma3"]
     # Where and in which precision verification runs a model (`headatlas verify --device/--dtype`).
     device: Literal["cpu", "cuda", "mps", "auto"] = "cpu"
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"

@@ -6,8 +6,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from catalog import models as m
-from catalog.attention import attention_by_run
-from catalog.crud import NotFoundError, OutOfRangeError, get_head_type, list_reported_heads, require_known
+from catalog.attention import head_attention_by_run
+from catalog.crud import get_head_type, list_reported_heads, require_known
+from catalog.errors import NotFoundError
 from catalog.matrix import verification_summaries
 from catalog.runs import task_accuracy
 from catalog.schemas import (
@@ -19,8 +20,10 @@ from catalog.schemas import (
     ReportedHeadPublic,
     RunDetail,
     RunPublic,
+    RunsPage,
     VerdictPublic,
 )
+from catalog.windows import Window, sql_page
 
 # A head's verdicts asked for: found (shows the behaviour) or not_found (scored, and does not).
 VerdictFilter = Literal["found", "not_found"]
@@ -29,31 +32,37 @@ HeadSort = Literal["position", "-score"]
 
 
 def list_runs(*, session: Session, model: str | None = None, detector: str | None = None) -> list[RunPublic]:
-    query = _runs_query()
+    return [_run_public(*row) for row in session.exec(_runs_query(session, model, detector))]
+
+
+def runs_page(*, session: Session, window: Window, model: str | None = None, detector: str | None = None) -> RunsPage:
+    """The page of list_runs' list the window shows, cut in SQL."""
+    return sql_page(session, _runs_query(session, model, detector), window, RunsPage, _run_public)
+
+
+def _runs_query(session: Session, model: str | None, detector: str | None, run_id: int | None = None):  # type: ignore[no-untyped-def]
+    """Runs with their model, method, head type and number of heads found, by model and detector.
+
+    The number found is counted for the runs shown only, through the verdicts' run index.
+    """
+    found = (
+        select(func.count())
+        .select_from(m.Verdict)
+        .where(m.Verdict.run_id == m.Run.id, m.Verdict.shows_behaviour)
+        .correlate(m.Run)
+        .scalar_subquery()
+    )
+    query = (
+        select(m.Run, m.Model.slug, m.Method.slug, m.HeadType.slug, found)
+        .join(m.Model, m.Model.id == m.Run.model_id)
+        .outerjoin(m.Method, m.Method.id == m.Run.method_id)
+        .outerjoin(m.HeadType, m.HeadType.id == m.Run.head_type_id)
+        .order_by(m.Model.slug, m.Run.detector)
+    )
     if model is not None:
         query = query.where(m.Model.slug == require_known(session, m.Model.slug, model, "model"))
     if detector is not None:
         query = query.where(m.Run.detector == require_known(session, m.Run.detector, detector, "detector"))
-    return [_run_public(*row) for row in session.exec(query)]
-
-
-def _runs_query(run_id: int | None = None):  # type: ignore[no-untyped-def]
-    """Runs with their model, method, head type and number of heads found, by model and detector."""
-    one = [] if run_id is None else [m.Verdict.run_id == run_id]
-    found = (
-        select(m.Verdict.run_id, func.count().label("found"))
-        .where(m.Verdict.shows_behaviour, *one)
-        .group_by(m.Verdict.run_id)
-        .subquery()
-    )
-    query = (
-        select(m.Run, m.Model.slug, m.Method.slug, m.HeadType.slug, found.c.found)
-        .join(m.Model, m.Model.id == m.Run.model_id)
-        .outerjoin(m.Method, m.Method.id == m.Run.method_id)
-        .outerjoin(m.HeadType, m.HeadType.id == m.Run.head_type_id)
-        .outerjoin(found, found.c.run_id == m.Run.id)
-        .order_by(m.Model.slug, m.Run.detector)
-    )
     return query if run_id is None else query.where(m.Run.id == run_id)
 
 
@@ -78,6 +87,7 @@ def list_verdicts(
     head_type: str | None = None,
     found_only: bool = True,
     min_score: float | None = None,
+    run_id: int | None = None,
 ) -> list[VerdictPublic]:
     """Per-head verdicts, best score first; by default only heads that show the behaviour."""
     query = (
@@ -99,7 +109,9 @@ def list_verdicts(
     ]
     for column, value, what in filters:
         if value is not None:
-            query = query.where(column == require_known(session, column, value, what))
+            query = query.where(column == require_known(session, column, value, what.replace(" ", "_")))
+    if run_id is not None:
+        query = query.where(m.Verdict.run_id == run_id)
     if found_only:
         query = query.where(m.Verdict.shows_behaviour)
     if min_score is not None:
@@ -129,11 +141,11 @@ def list_verdicts(
 
 def get_run(*, session: Session, run_id: int) -> RunDetail:
     """One run with its error, if it failed, and the heads it found, best first."""
-    row = session.exec(_runs_query(run_id)).first()
+    row = session.exec(_runs_query(session, None, None, run_id)).first()
     if row is None:
-        raise NotFoundError(f"No run {run_id}")
+        raise NotFoundError("run_id", f"No run {run_id}")
     run = _run_public(*row)
-    found = [v for v in list_verdicts(session=session, model=run.model, detector=run.detector) if v.run_id == run_id]
+    found = list_verdicts(session=session, run_id=run_id)
     return RunDetail(**run.model_dump(), error=row[0].error, found=found)
 
 
@@ -202,7 +214,7 @@ def list_model_heads(
     rows = session.exec(page).all()
     count = rows[0][3] if rows else session.exec(select(func.count()).select_from(heads.subquery())).one()
     scores = _head_scores(session, model_row.id, [row[0] for row in rows], conditions)
-    reported = _reported_by_head(session, model, head_type)
+    reported = _reported_by_head(session, [row[0] for row in rows], head_type)
     data = [
         HeadPublic(
             model=model,
@@ -230,14 +242,14 @@ def get_head(*, session: Session, model: str, layer: int, head: int) -> HeadPubl
         head=head,
         n_layers=model_row.n_layers,
         scores=scores.get(head_id, []),  # type: ignore[arg-type]
-        reported=_reported_by_head(session, model, None).get((layer, head), []),
+        reported=_reported_by_head(session, [head_id], None).get((layer, head), []) if head_id is not None else [],
     )
 
 
 def get_head_attention(*, session: Session, model: str, layer: int, head: int) -> list[HeadAttentionPublic]:
     """One head's attention on the prompt each run of the model kept (catalog.attention), run by run."""
     _head_of(session, model, layer, head)
-    by_run = attention_by_run(session, model)
+    by_run = head_attention_by_run(session, model, layer, head)
     detectors = dict(session.exec(select(m.Run.id, m.Run.detector).where(col(m.Run.id).in_(list(by_run)))).all())
     return [
         HeadAttentionPublic(
@@ -246,7 +258,7 @@ def get_head_attention(*, session: Session, model: str, layer: int, head: int) -
             tokens=stored.tokens,
             start=stored.start,
             prompt_length=stored.prompt_length,
-            weights=stored.of_head(layer, head).round(4).tolist(),
+            weights=stored.weights.round(4).tolist(),
         )
         for run_id, stored in sorted(by_run.items())
     ]
@@ -256,16 +268,16 @@ def _head_of(session: Session, model: str, layer: int, head: int) -> m.Model:
     """The model of a head, refusing a layer or head outside it."""
     model_row = _model(session, model)
     if not 0 <= layer < model_row.n_layers:
-        raise OutOfRangeError("layer", f"{model} has layers 0 to {model_row.n_layers - 1}; there is no layer {layer}")
+        raise NotFoundError("layer", f"{model} has layers 0 to {model_row.n_layers - 1}; there is no layer {layer}")
     if not 0 <= head < model_row.n_heads:
-        raise OutOfRangeError("head", f"{model} has heads 0 to {model_row.n_heads - 1}; there is no head {head}")
+        raise NotFoundError("head", f"{model} has heads 0 to {model_row.n_heads - 1}; there is no head {head}")
     return model_row
 
 
 def _model(session: Session, slug: str) -> m.Model:
     model = session.exec(select(m.Model).where(m.Model.slug == slug)).first()
     if model is None:
-        raise NotFoundError(f"No model {slug!r}")
+        raise NotFoundError("slug", f"No model {slug!r}")
     return model
 
 
@@ -281,7 +293,7 @@ def _score_conditions(
     if detector is not None:
         conditions.append(m.Run.detector == require_known(session, m.Run.detector, detector, "detector"))
     if head_type is not None:
-        conditions.append(m.HeadType.slug == require_known(session, m.HeadType.slug, head_type, "head type"))
+        conditions.append(m.HeadType.slug == require_known(session, m.HeadType.slug, head_type, "head_type"))
     if min_score is not None:
         conditions.append(col(m.HeadScore.score) >= min_score)
     if verdict is not None:
@@ -346,16 +358,18 @@ def _head_scores(
         .order_by(col(m.HeadScore.score).desc().nulls_last(), m.Run.detector)
     )
     scores: dict[int, list[HeadScorePublic]] = {}
-    for head_id, *values in session.exec(query):
-        scores.setdefault(head_id, []).append(HeadScorePublic(**dict(zip(SCORE_FIELDS, values, strict=True))))
+    for head_id, *values in session.execute(query):
+        # Built unvalidated: the values are the catalog's own columns, typed as the model declares them.
+        fields = dict(zip(SCORE_FIELDS, values, strict=True))
+        scores.setdefault(head_id, []).append(HeadScorePublic.model_construct(**fields))
     return scores
 
 
 def _reported_by_head(
-    session: Session, model: str, head_type: str | None
+    session: Session, head_ids: list[int], head_type: str | None
 ) -> dict[tuple[int, int], list[ReportedHeadPublic]]:
-    """The model's reported heads (of one head type, if given) by (layer, head)."""
+    """The reports on these heads (of one head type, if given) by (layer, head)."""
     reported: dict[tuple[int, int], list[ReportedHeadPublic]] = {}
-    for item in list_reported_heads(session=session, model=model, head_type=head_type):
+    for item in list_reported_heads(session=session, head_type=head_type, head_ids=head_ids):
         reported.setdefault((item.layer, item.head), []).append(item)
     return reported

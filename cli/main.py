@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from catalog import crud, datasets, exports
+from catalog.errors import NotFoundError
 from catalog.parquet_export import CARD, export_catalog
 from catalog.search import SEARCH_KINDS, search
 from catalog.settings import Settings, get_settings
@@ -181,7 +182,7 @@ def export_command(settings, model, dataset, head_type, whole, format_name, outp
                 if dataset
                 else exports.verified_list(session=session, model=model, head_type=head_type)
             )
-        except crud.NotFoundError as error:
+        except NotFoundError as error:
             raise click.ClickException(str(error)) from error
         written = exports.export(head_list, format_name, verified=dataset is None)
     if output is None:
@@ -246,7 +247,7 @@ def _find_entry(session: Session, name: str) -> BaseModel:
         for lookup in SHOW_LOOKUPS:
             try:
                 return lookup(session, spelling)
-            except crud.NotFoundError:
+            except NotFoundError:
                 continue
     try:
         hints = [f"{hit.slug} ({hit.kind})" for hit in search(session, name, limit=5)]

@@ -40,9 +40,9 @@ def serve_command(
     import uvicorn
 
     from api.main import create_app
+    from api.settings import ApiSettings
 
-    if site_dir is not None:
-        settings = settings.model_copy(update={"site_dir": site_dir})
+    settings = ApiSettings(**(settings.model_dump() | ({"site_dir": site_dir} if site_dir else {})))
     engine = engine_of(settings)
     with reaching(engine):
         upgrade(engine)

@@ -7,6 +7,7 @@ import textwrap
 
 from pydantic import BaseModel
 
+from catalog.models import RunStatus
 from catalog.schemas import (
     CatalogSummary,
     DatasetPublic,
@@ -223,9 +224,9 @@ def verify_report(report) -> str:  # type: ignore[no-untyped-def]
                 outcome.detector,
                 outcome.status,
                 outcome.run_id,
-                len(outcome.heads_found) if outcome.status == "complete" else "",
+                len(outcome.heads_found) if outcome.status == RunStatus.COMPLETE else "",
                 f"{outcome.seconds:.1f}" if outcome.status != "skipped" else "",
-                outcome.reason if outcome.status == "failed" else heads + (f", +{more}" if more > 0 else ""),
+                outcome.reason if outcome.status == RunStatus.FAILED else heads + (f", +{more}" if more > 0 else ""),
             )
         )
     return f"Model {report.model}\n" + table(["detector", "status", "run", "found", "seconds", "heads (score)"], rows)
@@ -323,9 +324,9 @@ def confirmed(cell: ModelVerification) -> str:
 def matrix_cell(cell: ModelVerification) -> str:
     if cell.status != "tested":
         task = cell.task
-        if cell.status not in ("not-verifiable", "exploratory"):
+        if cell.status not in (RunStatus.NOT_VERIFIABLE, RunStatus.EXPLORATORY):
             return "n/a (does not apply)" if cell.status == "not-applicable" else str(cell.status)
-        label = "n/v" if cell.status == "not-verifiable" else "exploratory"
+        label = "n/v" if cell.status == RunStatus.NOT_VERIFIABLE else "exploratory"
         return label + (f" (task {task.accuracy:.0%}, chance {task.chance:.0%})" if task else "")
     if not cell.found:
         unconfirmed = f" ({cell.candidates} candidates not confirmed)" if cell.confirmation == "not confirmed" else ""

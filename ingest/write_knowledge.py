@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from catalog.citations import relink_verdicts
 from catalog.db import upgrade, write_transaction
+from catalog.matrix import refresh_verification_summaries
 from catalog.models import (
     Benchmark,
     BenchmarkPaper,
@@ -26,6 +27,7 @@ from catalog.models import (
     Paper,
     ReportedHead,
     Stage,
+    paper_match_text,
 )
 from catalog.search import rebuild_search_index
 from catalog.sync import Syncer, TableCount
@@ -42,7 +44,7 @@ def write_knowledge(session: Session, knowledge: Knowledge) -> dict[str, TableCo
     syncer = Syncer(session)
     stages = _id_map(syncer.sync(Stage, ("code",), _stage_rows(knowledge)))
     mechanisms = _id_map(syncer.sync(Mechanism, ("slug",), _mechanism_rows(knowledge, stages)))
-    papers = _id_map(syncer.sync(Paper, ("key",), [p.model_dump() for p in knowledge.papers.papers]))
+    papers = _id_map(syncer.sync(Paper, ("key",), [_paper_row(p) for p in knowledge.papers.papers]))
     head_types = _id_map(syncer.sync(HeadType, ("slug",), _head_type_rows(knowledge, stages, mechanisms)))
     _sync_head_type_links(syncer, knowledge, head_types, papers)
     _sync_methods(syncer, knowledge, papers)
@@ -62,8 +64,13 @@ def write_knowledge(session: Session, knowledge: Knowledge) -> dict[str, TableCo
     check_stale_rows(session, syncer.stale)
     relink_verdicts(session, leaving=[row.id for row in syncer.stale if isinstance(row, ReportedHead)])
     syncer.delete_stale()
+    refresh_verification_summaries(session)  # the reports verdicts cite may have changed
     syncer.counts["search_document"] = rebuild_search_index(session)
     return syncer.counts
+
+
+def _paper_row(paper) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    return paper.model_dump() | {"match_text": paper_match_text(paper.key, paper.title, paper.authors)}
 
 
 def _id_map(rows: dict) -> dict:  # type: ignore[type-arg]

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, delete, select
 
 from catalog.citations import cited_reports
 from catalog.db import write_transaction
+from catalog.matrix import refresh_verification_summaries
 from catalog.models import (
     MODEL_SHAPE,
     AttentionExample,
@@ -223,6 +224,8 @@ def write_run(engine: Engine, facts: ModelFacts, result: RunResult) -> int:
                 )
         session.add_all(scores)
         session.add_all(verdicts)
+        session.flush()
+        refresh_verification_summaries(session, model_id=model_id)
         return int(run.id)  # type: ignore[arg-type]
 
 

@@ -211,8 +211,9 @@ def _mkdocs_warnings() -> Iterator[list[str]]:
 def _openapi(settings: Settings) -> dict[str, Any]:
     """The API's OpenAPI document, from the application itself (it is built, never served, here)."""
     from api.main import create_app
+    from api.settings import ApiSettings
 
-    app = create_app(settings)
+    app = create_app(ApiSettings(**settings.model_dump()))
     try:
         return app.openapi()
     finally:

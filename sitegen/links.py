@@ -11,10 +11,10 @@ beside the site.
 
 import posixpath
 
-from catalog.schemas import API_PATHS
+from api.paths import API_PREFIX, entry_path
 
-# The API's root, as the catalog's own table of API paths spells it.
-API_ROOT = API_PATHS["model"].removesuffix("/models/{slug}")
+# The API's root.
+API_ROOT = API_PREFIX
 
 # The pages that exist once, in the docs folder.
 HOME = "index.md"
@@ -90,8 +90,8 @@ def anchor(text: str) -> str:
 
 
 def api(kind: str, slug: str) -> str:
-    """The JSON twin of a catalog entry (kind as in catalog.schemas.API_PATHS)."""
-    return API_PATHS[kind].format(slug=slug)
+    """The JSON twin of a catalog entry (kind as in api.paths.ENTRY_PATHS)."""
+    return entry_path(kind, slug)
 
 
 def api_run(run_id: int) -> str:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.deps import MAX_NAME_LENGTH, SessionDep, WindowDep
+from api.deps import MAX_NAME_LENGTH, CatalogDep, WindowDep
 from api.errors import problem_responses
 from catalog import crud
 from catalog.schemas import BenchmarkPublic, BenchmarksPage
@@ -13,14 +13,14 @@ router = APIRouter(prefix="/benchmarks", tags=["literature"], responses=problem_
 
 
 @router.get("")
-def list_benchmarks(session: SessionDep, window: WindowDep) -> BenchmarksPage:
+async def list_benchmarks(catalog: CatalogDep, window: WindowDep) -> BenchmarksPage:
     """List the benchmarks of the survey's tables, with the papers citing them."""
-    return window.page(BenchmarksPage, crud.list_benchmarks(session=session))
+    return window.page(BenchmarksPage, await catalog.call(crud.list_benchmarks))
 
 
 @router.get("/{slug}")
-def read_benchmark(
-    session: SessionDep, slug: Annotated[str, Path(max_length=MAX_NAME_LENGTH, examples=["ioi"])]
+async def read_benchmark(
+    catalog: CatalogDep, slug: Annotated[str, Path(max_length=MAX_NAME_LENGTH, examples=["ioi"])]
 ) -> BenchmarkPublic:
     """Show one benchmark by its slug."""
-    return crud.get_benchmark(session=session, slug=slug)
+    return await catalog.call(crud.get_benchmark, slug=slug)

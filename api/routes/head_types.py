@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import MAX_NAME_LENGTH, SessionDep, TextQuery, WindowDep
+from api.deps import MAX_NAME_LENGTH, CatalogDep, TextQuery, WindowDep
 from api.errors import problem_responses
 from catalog import crud, verification
 from catalog.crud import HeadTypeSort
@@ -14,8 +14,8 @@ router = APIRouter(prefix="/head-types", tags=["head types"], responses=problem_
 
 
 @router.get("")
-def list_head_types(
-    session: SessionDep,
+async def list_head_types(
+    catalog: CatalogDep,
     window: WindowDep,
     stage: Annotated[str | None, Query(max_length=8, description="Stage code, any case.", examples=["ICI"])] = None,
     mechanism: Annotated[
@@ -44,8 +44,8 @@ def list_head_types(
     ] = ("taxonomy"),
 ) -> HeadTypesPage:
     """List head types, filtered by stage, mechanism, survey family, verification or text, and sorted."""
-    head_types = crud.find_head_types(
-        session=session,
+    head_types = await catalog.call(
+        crud.find_head_types,
         stage=stage,
         mechanism=mechanism,
         family=family,
@@ -57,9 +57,9 @@ def list_head_types(
 
 
 @router.get("/{slug}")
-def read_head_type(
-    session: SessionDep,
+async def read_head_type(
+    catalog: CatalogDep,
     slug: Annotated[str, Path(max_length=MAX_NAME_LENGTH, examples=["induction-head", "name-mover-head"])],
 ) -> HeadTypeDetail:
     """Show one head type in full: QK and OV, papers, reported heads, and what our runs found per model."""
-    return verification.get_head_type_detail(session=session, slug=slug)
+    return await catalog.call(verification.get_head_type_detail, slug=slug)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import MAX_INDEX, MAX_NAME_LENGTH, ModelSlug, SessionDep, WindowDep
+from api.deps import MAX_INDEX, MAX_NAME_LENGTH, CatalogDep, ModelSlug, WindowDep
 from api.errors import problem_responses
 from catalog import verification
 from catalog.schemas import HeadAttentionPage, HeadPublic, HeadsPage
@@ -17,8 +17,8 @@ LayerQuery = Annotated[int | None, Query(ge=0, le=MAX_INDEX)]
 
 
 @router.get("")
-def list_heads(
-    session: SessionDep,
+async def list_heads(
+    catalog: CatalogDep,
     slug: ModelSlug,
     window: WindowDep,
     detector: Annotated[
@@ -38,8 +38,8 @@ def list_heads(
     sort: Annotated[HeadSort, Query(description="position (layer, head) or -score (best first).")] = "position",
 ) -> HeadsPage:
     """List a model's heads with their scores, filtered by detector, head type, score, verdict and layers."""
-    return verification.list_model_heads(
-        session=session,
+    return await catalog.call(
+        verification.list_model_heads,
         model=slug,
         detector=detector,
         head_type=head_type,
@@ -59,16 +59,16 @@ HeadPath = Annotated[int, Path(ge=0, le=MAX_INDEX, description="Head, 0-based.",
 
 
 @router.get("/{layer}/{head}")
-def read_head(session: SessionDep, slug: ModelSlug, layer: LayerPath, head: HeadPath) -> HeadPublic:
+async def read_head(catalog: CatalogDep, slug: ModelSlug, layer: LayerPath, head: HeadPath) -> HeadPublic:
     """Show one head: every score of every run, and every paper that reports it."""
-    return verification.get_head(session=session, model=slug, layer=layer, head=head)
+    return await catalog.call(verification.get_head, model=slug, layer=layer, head=head)
 
 
 @router.get("/{layer}/{head}/attention")
-def list_head_attention(
-    session: SessionDep, slug: ModelSlug, layer: LayerPath, head: HeadPath, window: WindowDep
+async def list_head_attention(
+    catalog: CatalogDep, slug: ModelSlug, layer: LayerPath, head: HeadPath, window: WindowDep
 ) -> HeadAttentionPage:
     """List one head's attention on the prompt each run kept of its probe (the head page's pictures), run by run."""
     return window.page(
-        HeadAttentionPage, verification.get_head_attention(session=session, model=slug, layer=layer, head=head)
+        HeadAttentionPage, await catalog.call(verification.get_head_attention, model=slug, layer=layer, head=head)
     )

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import SessionDep
+from api.deps import CatalogDep
 from api.errors import problem_responses
 from catalog.matrix import transferability_matrix
 from catalog.schemas import TransferabilityMatrix
@@ -13,10 +13,10 @@ router = APIRouter(prefix="/matrix", tags=["verification"], responses=problem_re
 
 
 @router.get("")
-def read_matrix(
-    session: SessionDep,
+async def read_matrix(
+    catalog: CatalogDep,
     stage: Annotated[str | None, Query(max_length=8, description="Stage code, any case.", examples=["ICI"])] = None,
     tested_only: Annotated[bool, Query(description="Leave out head types no run tested.")] = True,
 ) -> TransferabilityMatrix:
     """Show head types × models: found or not, at which layers and depths, best score, beside the survey's marks."""
-    return transferability_matrix(session, stage=stage, tested_only=tested_only)
+    return await catalog.call(transferability_matrix, stage=stage, tested_only=tested_only)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.deps import MAX_NAME_LENGTH, SessionDep, WindowDep
+from api.deps import MAX_NAME_LENGTH, CatalogDep, WindowDep
 from api.errors import problem_responses
 from catalog import crud
 from catalog.schemas import MechanismPublic, MechanismsPage
@@ -13,15 +13,15 @@ router = APIRouter(prefix="/mechanisms", tags=["taxonomy"], responses=problem_re
 
 
 @router.get("")
-def list_mechanisms(session: SessionDep, window: WindowDep) -> MechanismsPage:
+async def list_mechanisms(catalog: CatalogDep, window: WindowDep) -> MechanismsPage:
     """List the mechanisms, stage by stage, each with its head types."""
-    return window.page(MechanismsPage, crud.list_mechanisms(session=session))
+    return window.page(MechanismsPage, await catalog.call(crud.list_mechanisms))
 
 
 @router.get("/{slug}")
-def read_mechanism(
-    session: SessionDep,
+async def read_mechanism(
+    catalog: CatalogDep,
     slug: Annotated[str, Path(max_length=MAX_NAME_LENGTH, examples=["ici-syntactic-information"])],
 ) -> MechanismPublic:
     """Show one mechanism by its slug."""
-    return crud.get_mechanism(session=session, slug=slug)
+    return await catalog.call(crud.get_mechanism, slug=slug)

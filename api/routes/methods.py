@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.deps import MAX_NAME_LENGTH, SessionDep, WindowDep
+from api.deps import MAX_NAME_LENGTH, CatalogDep, WindowDep
 from api.errors import problem_responses
 from catalog import crud
 from catalog.schemas import MethodPublic, MethodsPage
@@ -13,14 +13,14 @@ router = APIRouter(prefix="/methods", tags=["literature"], responses=problem_res
 
 
 @router.get("")
-def list_methods(session: SessionDep, window: WindowDep) -> MethodsPage:
+async def list_methods(catalog: CatalogDep, window: WindowDep) -> MethodsPage:
     """List the survey's methods, Modeling-Free then Modeling-Required, with representative papers."""
-    return window.page(MethodsPage, crud.list_methods(session=session))
+    return window.page(MethodsPage, await catalog.call(crud.list_methods))
 
 
 @router.get("/{slug}")
-def read_method(
-    session: SessionDep, slug: Annotated[str, Path(max_length=MAX_NAME_LENGTH, examples=["zero-ablation"])]
+async def read_method(
+    catalog: CatalogDep, slug: Annotated[str, Path(max_length=MAX_NAME_LENGTH, examples=["zero-ablation"])]
 ) -> MethodPublic:
     """Show one method by its slug."""
-    return crud.get_method(session=session, slug=slug)
+    return await catalog.call(crud.get_method, slug=slug)

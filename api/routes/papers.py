@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 
-from api.deps import MAX_NAME_LENGTH, SessionDep, TextQuery, WindowDep
+from api.deps import MAX_NAME_LENGTH, CatalogDep, TextQuery, WindowDep
 from api.errors import problem_responses
 from catalog import crud
 from catalog.schemas import PaperPublic, PapersPage
@@ -19,20 +19,20 @@ PaperKey = Annotated[str, Path(max_length=MAX_NAME_LENGTH, description="Paper ke
 
 
 @router.get("")
-def list_papers(
-    session: SessionDep,
+async def list_papers(
+    catalog: CatalogDep,
     window: WindowDep,
     q: TextQuery = None,
     year: Annotated[int | None, Query(ge=1900, le=2100, description="Year of publication.", examples=[2024])] = None,
 ) -> PapersPage:
     """List papers, newest first, filtered by year and by text in the key, title or authors."""
-    return window.page(PapersPage, crud.find_papers(session=session, text=q, year=year))
+    return await catalog.call(crud.papers_page, window=window, text=q, year=year)
 
 
 @router.get("/{key}")
-def read_paper(session: SessionDep, key: PaperKey) -> PaperPublic:
+async def read_paper(catalog: CatalogDep, key: PaperKey) -> PaperPublic:
     """Show one paper, with its BibTeX and the head types it is cited for."""
-    return crud.get_paper(session=session, key=key)
+    return await catalog.call(crud.get_paper, key=key)
 
 
 @router.get(
@@ -40,6 +40,7 @@ def read_paper(session: SessionDep, key: PaperKey) -> PaperPublic:
     response_class=PlainTextResponse,
     responses={200: {"content": {BIBTEX_MEDIA_TYPE: {"schema": {"type": "string"}}}, "description": "BibTeX"}},
 )
-def read_paper_bibtex(session: SessionDep, key: PaperKey) -> PlainTextResponse:
+async def read_paper_bibtex(catalog: CatalogDep, key: PaperKey) -> PlainTextResponse:
     """Give one paper's BibTeX entry, to paste into a bibliography."""
-    return PlainTextResponse(crud.get_paper(session=session, key=key).bibtex, media_type=BIBTEX_MEDIA_TYPE)
+    paper = await catalog.call(crud.get_paper, key=key)
+    return PlainTextResponse(paper.bibtex, media_type=BIBTEX_MEDIA_TYPE)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import MAX_NAME_LENGTH, SessionDep, WindowDep
+from api.deps import MAX_NAME_LENGTH, CatalogDep, WindowDep
 from api.errors import problem_responses
 from catalog import verification
 from catalog.schemas import RunDetail, RunsPage
@@ -13,8 +13,8 @@ router = APIRouter(prefix="/runs", tags=["verification"], responses=problem_resp
 
 
 @router.get("")
-def list_runs(
-    session: SessionDep,
+async def list_runs(
+    catalog: CatalogDep,
     window: WindowDep,
     model: Annotated[
         str | None, Query(max_length=MAX_NAME_LENGTH, description="Model slug.", examples=["smollm2-135m-instruct"])
@@ -24,12 +24,12 @@ def list_runs(
     ] = None,
 ) -> RunsPage:
     """List stored runs by model and detector, each with the number of heads it found."""
-    return window.page(RunsPage, verification.list_runs(session=session, model=model, detector=detector))
+    return await catalog.call(verification.runs_page, window=window, model=model, detector=detector)
 
 
 @router.get("/{run_id}")
-def read_run(
-    session: SessionDep, run_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="Run id.", examples=[1])]
+async def read_run(
+    catalog: CatalogDep, run_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="Run id.", examples=[1])]
 ) -> RunDetail:
     """Show one run: parameters, seed, code version, timings, and the heads it found, best first."""
-    return verification.get_run(session=session, run_id=run_id)
+    return await catalog.call(verification.get_run, run_id=run_id)

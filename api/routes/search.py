@@ -4,17 +4,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import SessionDep, WindowDep
+from api.deps import CatalogDep, WindowDep
 from api.errors import problem_responses
-from catalog.schemas import SearchPage, SearchResult
+from api.schemas import SearchPage, SearchResult
 from catalog.search import CANDIDATES, MAX_QUERY_LENGTH, SearchKind, search
 
 router = APIRouter(prefix="/search", tags=["search"], responses=problem_responses(400, 422))
 
 
 @router.get("")
-def search_catalog(
-    session: SessionDep,
+async def search_catalog(
+    catalog: CatalogDep,
     window: WindowDep,
     q: Annotated[
         str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, description="Words to find.", examples=["induction"])
@@ -22,5 +22,5 @@ def search_catalog(
     kind: Annotated[list[SearchKind] | None, Query(description="Only these kinds (repeatable).")] = None,
 ) -> SearchPage:
     """Search head types, papers, stages, mechanisms, methods, benchmarks and models, best match first."""
-    hits = search(session, q, kinds=list[str](kind) if kind else None, limit=CANDIDATES)
+    hits = await catalog.call(search, query=q, kinds=list[str](kind) if kind else None, limit=CANDIDATES)
     return window.page(SearchPage, [SearchResult(**hit.model_dump()) for hit in hits])

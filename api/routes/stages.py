@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.deps import SessionDep, WindowDep
+from api.deps import CatalogDep, WindowDep
 from api.errors import problem_responses
 from catalog import crud
 from catalog.schemas import StagePublic, StagesPage
@@ -13,15 +13,15 @@ router = APIRouter(prefix="/stages", tags=["taxonomy"], responses=problem_respon
 
 
 @router.get("")
-def list_stages(session: SessionDep, window: WindowDep) -> StagesPage:
+async def list_stages(catalog: CatalogDep, window: WindowDep) -> StagesPage:
     """List the survey's four stages, each with its mechanisms and their head types."""
-    return window.page(StagesPage, crud.list_stages(session=session))
+    return window.page(StagesPage, await catalog.call(crud.list_stages))
 
 
 @router.get("/{code}")
-def read_stage(
-    session: SessionDep,
+async def read_stage(
+    catalog: CatalogDep,
     code: Annotated[str, Path(max_length=8, description="Stage code, any case.", examples=["ICI", "kr"])],
 ) -> StagePublic:
     """Show one stage by its code (KR, ICI, LR or EP)."""
-    return crud.get_stage(session=session, code=code)
+    return await catalog.call(crud.get_stage, code=code)

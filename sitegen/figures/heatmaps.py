@@ -6,6 +6,7 @@ words here are its alt text and caption.
 
 from pathlib import Path
 
+from catalog.models import RunStatus
 from catalog.schemas import ModelPublic, ReportedHeadPublic
 from sitegen.data import RunGrid
 from sitegen.figures.canvas import grid_figure, label_grid, marker_area, save
@@ -35,7 +36,7 @@ def run_alt_text(grid: RunGrid, model: ModelPublic, head_type_name: str) -> str:
     best = ", ".join(f"L{layer}H{head} ({score:.2f})" for layer, head, score in grid.strongest(NAMED_IN_ALT))
     verdicts = (
         f"{len(grid.found)} of {grid.scored} scored heads show the behaviour ({rule_text(grid)})"
-        if grid.run.status == "complete"
+        if grid.run.status == RunStatus.COMPLETE
         else f"no verdicts: the run is {grid.run.status}"
     )
     return (

@@ -11,6 +11,7 @@ tells what it holds on hover; the survey's family marks stand beside the name.
 
 import math
 
+from catalog.models import RunStatus
 from catalog.schemas import MatrixRow, ModelVerification
 from sitegen import links
 from sitegen.data import SiteData
@@ -26,10 +27,10 @@ SHARE_SCALE = Scale(math.log10(0.003), math.log10(0.3), "YlGnBu", "#000000", "bl
 NOT_FOUND_FILL, NOT_APPLICABLE_FILL, NO_VERDICT_FILL, NO_VERDICT_STROKE = "#ffffff", "#fafafa", "#fff8e1", "#ffb300"
 # A cell's words by the status of its run, where nothing was found or tested.
 STATUS_WORDS = {
-    "not-verifiable": "not verifiable",
-    "not-applicable": "does not apply",
-    "exploratory": "exploratory",
-    "failed": "run failed",
+    RunStatus.NOT_VERIFIABLE: "not verifiable",
+    RunStatus.NOT_APPLICABLE: "does not apply",
+    RunStatus.EXPLORATORY: "exploratory",
+    RunStatus.FAILED: "run failed",
 }
 # The mark of a count a top-fraction rule caps.
 CAPPED = "†"
@@ -114,7 +115,7 @@ def _cell(row: MatrixRow, cell: ModelVerification, data: SiteData, here: str, x:
 
 def _untested_box(status: str, x: float, y: float, width: float, height: float) -> str:
     """Not verifiable struck through; does not apply dashed; a failed or exploratory run amber."""
-    if status == "not-verifiable":
+    if status == RunStatus.NOT_VERIFIABLE:
         return empty_cell(x, y, width, height)
     if status == "not-applicable":
         return element("rect", x=x, y=y, width=width, height=height, fill=NOT_APPLICABLE_FILL, stroke="#bdbdbd",

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from catalog.models import RunStatus
 from catalog.schemas import ModelVerification, ReportedHeadPublic
 from sitegen import links
 from sitegen import markdown as md
@@ -47,10 +48,10 @@ def head_link(model: str, layer: int, head: int, from_page: str) -> str:
 
 # How a cell without verdicts reads, by the status of its run.
 UNTESTED_WORDS = {
-    "not-verifiable": "not verifiable",
-    "not-applicable": "does not apply",
-    "exploratory": "exploratory: scored at chance, no verdicts",
-    "failed": "the run failed",
+    RunStatus.NOT_VERIFIABLE: "not verifiable",
+    RunStatus.NOT_APPLICABLE: "does not apply",
+    RunStatus.EXPLORATORY: "exploratory: scored at chance, no verdicts",
+    RunStatus.FAILED: "the run failed",
 }
 
 

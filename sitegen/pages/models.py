@@ -7,6 +7,7 @@ probe and the baseline, so a reader can judge each verdict. Tests that do not
 apply to the model are folded into one list.
 """
 
+from catalog.models import RunStatus
 from catalog.schemas import HeadPublic, ModelPublic
 from sitegen import links
 from sitegen import markdown as md
@@ -166,7 +167,7 @@ def _runs_table(grids: list[RunGrid], data: SiteData, here: str) -> str:
             md.page_link(grid.run.detector, here, f"{here}#{_run_anchor(grid)}"),
             head_type_link(data, grid.head_type, here) if grid.head_type else "–",
             md.escape(grid.run.status),
-            _found_count(grid) if grid.run.status == "complete" else "no verdicts",
+            _found_count(grid) if grid.run.status == RunStatus.COMPLETE else "no verdicts",
             ", ".join(f"{head_label(la, he)} {md.score(s)}" for la, he, s in grid.strongest(BEST_IN_ROW)) or "–",
         ]
         for grid in grids
@@ -191,7 +192,10 @@ def _run_section(grid: RunGrid, model: ModelData, data: SiteData, here: str) -> 
     rows = [
         ["Detector", f"{md.code(run.detector)} version {md.code(run.detector_version)}"],
         ["Method", _method(run.method, data, here)],
-        ["Rule", md.escape(rule_text(grid)) + " on the mean over the seeds" if run.status == "complete" else "–"],
+        [
+            "Rule",
+            md.escape(rule_text(grid)) + " on the mean over the seeds" if run.status == RunStatus.COMPLETE else "–",
+        ],
         ["Test", md.escape(_test_text(run.evidence)) if run.evidence else "not recorded"],
         ["Where the rule comes from", md.escape(str(params.get("threshold_source", "not recorded")))],
         ["Probe", md.escape(str(params.get("probe", "not recorded")))],
@@ -206,7 +210,7 @@ def _run_section(grid: RunGrid, model: ModelData, data: SiteData, here: str) -> 
         rows.append(["Causal confirmation", md.escape(_confirmation_text(run.confirmation))])
     blocks = [f"### {md.escape(name)} · {md.code(run.detector)} {{ #{_run_anchor(grid)} }}"]
     if run.error:
-        title = "Not verifiable on this model" if run.status == "not-verifiable" else f"Run {run.status}"
+        title = "Not verifiable on this model" if run.status == RunStatus.NOT_VERIFIABLE else f"Run {run.status}"
         blocks.append(md.admonition("warning", title, md.escape(run.error)))
     blocks.append(run_heatmap(grid, model.model, name, here) if grid.scored else "The run scored no head.")
     blocks.append(md.collapsed("How this run decided", md.table(["Fact", "Value"], rows)))

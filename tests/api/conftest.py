@@ -12,8 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.settings import ApiSettings
 from catalog.db import make_engine
-from catalog.settings import KNOWLEDGE_DIR, Settings
+from catalog.settings import KNOWLEDGE_DIR
 from ingest.write_knowledge import ingest_knowledge
 from tests.api.factories import add_test_runs
 from tests.conftest import BACKENDS, _empty_database
@@ -27,7 +28,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def make_client(url: str, folder: Path, **settings: object) -> TestClient:
     """A client of an app on the catalog at `url`, with no docs site unless `site_dir` is given."""
     values: dict[str, object] = {"api_token": TOKEN, "site_dir": folder / "no-site"} | settings
-    return TestClient(create_app(Settings(database_url=url, **values)))  # type: ignore[arg-type]
+    return TestClient(create_app(ApiSettings(database_url=url, **values)))  # type: ignore[arg-type]
 
 
 def filled_catalog(url: str) -> None:

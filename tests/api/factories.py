@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from catalog import models as m
+from catalog.matrix import refresh_verification_summaries
 
 # When the hand-made runs ran.
 STARTED = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -68,6 +69,8 @@ def add_run(
                     reported_head_id=reported.get(head.id),
                 )
                 session.add(verdict)
+        session.flush()
+        refresh_verification_summaries(session, model_id=model_row.id)
         session.commit()
         return run.id  # type: ignore[return-value]
 

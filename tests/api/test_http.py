@@ -108,7 +108,7 @@ def test_health_reports_the_database_and_schema_and_is_not_cached(client: TestCl
     response = client.get("/api/v1/health")
     health = response.json()
     assert health["status"] == "ok" and health["database"] in ("sqlite", "postgresql")
-    assert health["schema_revision"] == "0009" and health["writes"] is True
+    assert health["schema_revision"] == "0010" and health["writes"] is True
     assert response.headers["cache-control"] == "no-store"
 
 

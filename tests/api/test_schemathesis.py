@@ -18,7 +18,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api.main import create_app
-from catalog.settings import Settings
+from api.settings import ApiSettings
 from tests.api.conftest import AUTH, TOKEN
 
 # Generated requests per operation; enough to reach every parameter, few enough to stay fast.
@@ -28,7 +28,7 @@ CHECKS = [not_a_server_error, response_schema_conformance]
 # Every operation of the document (built without touching a database).
 OPERATIONS = [
     (method.upper(), path)
-    for path, operations in create_app(Settings(database_url="sqlite://")).openapi()["paths"].items()
+    for path, operations in create_app(ApiSettings(database_url="sqlite://")).openapi()["paths"].items()
     for method in operations
 ]
 
@@ -36,7 +36,7 @@ OPERATIONS = [
 @pytest.fixture
 def api_schema(writable_url: str, tmp_path: Path) -> Iterator[schemathesis.BaseSchema]:
     """The app's own document, loaded from the app; its writes go to this module's catalog."""
-    settings = Settings(database_url=writable_url, api_token=TOKEN, site_dir=tmp_path / "no-site")  # type: ignore[arg-type]
+    settings = ApiSettings(database_url=writable_url, api_token=TOKEN, site_dir=tmp_path / "no-site")  # type: ignore[arg-type]
     app = create_app(settings)
     yield schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     app.state.engine.dispose()

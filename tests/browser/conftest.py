@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 
 from api.main import create_app
-from catalog.settings import Settings
+from api.settings import ApiSettings
 from sitegen.build import SiteBuild
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ STARTUP_SECONDS = 20
 @pytest.fixture(scope="session")
 def site_url(built_site: SiteBuild, site_catalog: str) -> Iterator[str]:
     """The base URL of `headatlas serve`'s application serving the built site, on a free local port."""
-    app = create_app(Settings(database_url=site_catalog, site_dir=built_site.output))
+    app = create_app(ApiSettings(database_url=site_catalog, site_dir=built_site.output))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

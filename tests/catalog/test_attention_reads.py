@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from catalog.attention import LEVELS, StoredAttention, attention_by_run
-from catalog.crud import NotFoundError, OutOfRangeError
+from catalog.errors import NotFoundError
 from catalog.schemas import HeadAttentionPublic
 from catalog.verification import get_head_attention
 from tests.utils.attention_runs import N_HEADS, N_LAYERS, attention, write
@@ -108,9 +108,9 @@ def test_a_head_outside_the_model_is_refused_naming_the_index(
     writable: Engine, model: str, layer: int, head: int, field: str
 ) -> None:
     write(writable, model, attention=attention())
-    with pytest.raises(OutOfRangeError) as refused:
+    with pytest.raises(NotFoundError) as refused:
         head_attention(writable, model, layer, head)
-    assert refused.value.field == field
+    assert refused.value.parameter == field
 
 
 def test_an_unknown_model_is_not_found(writable: Engine) -> None:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from catalog.attention import LEVELS, StoredAttention, pack, unpack
+from catalog.attention import LEVELS, StoredAttention, pack, unpack, unpack_head
 
 
 def weights(n_layers: int = 2, n_heads: int = 3, n_tokens: int = 4) -> np.ndarray:
@@ -57,3 +57,10 @@ def test_a_heads_weights_are_those_of_its_own_layer_and_head() -> None:
     values = weights()
     assert np.allclose(stored(values).of_head(1, 2) * LEVELS, values[1, 2])
     assert not np.allclose(stored(values).of_head(1, 2) * LEVELS, values[0, 2])
+
+
+def test_one_head_unpacked_alone_equals_that_head_of_the_whole() -> None:
+    values = np.arange(2 * 3 * 4 * 4, dtype=np.uint8).reshape(2, 3, 4, 4)
+    whole = unpack(pack(values), 2, 3, 4)
+    for layer, head in [(0, 0), (1, 2), (0, 2)]:
+        assert np.array_equal(unpack_head(pack(values), 3, 4, layer, head) * LEVELS, whole[layer, head])

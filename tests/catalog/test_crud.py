@@ -4,6 +4,7 @@ import pytest
 from sqlmodel import Session
 
 from catalog import crud
+from catalog.errors import NotFoundError
 
 
 def test_head_type_in_full_has_its_papers_relations_and_reported_heads(loaded: Session) -> None:
@@ -16,7 +17,7 @@ def test_head_type_in_full_has_its_papers_relations_and_reported_heads(loaded: S
 
 
 def test_unknown_head_type_is_not_found(loaded: Session) -> None:
-    with pytest.raises(crud.NotFoundError, match="No head type 'ghost-head'"):
+    with pytest.raises(NotFoundError, match="No head type 'ghost-head'"):
         crud.get_head_type(session=loaded, slug="ghost-head")
 
 

@@ -4,9 +4,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
+from catalog import crud
 from catalog.db import alembic_config, include_in_migrations, stored_revision, upgrade
+from catalog.matrix import verification_summaries
 from catalog.settings import KNOWLEDGE_DIR
 from ingest.write_knowledge import ingest_knowledge
 from tests.api.factories import add_run
@@ -38,4 +40,17 @@ def test_a_catalog_holding_runs_migrates_down_to_0008_and_up_again_keeping_them(
     upgrade(engine)
     with engine.connect() as connection:
         scores = connection.execute(text("SELECT count(*) FROM head_score WHERE run_id = :run"), {"run": run}).scalar()
-    assert stored_revision(engine) == "0009" and scores == 144
+    assert stored_revision(engine) == "0010" and scores == 144
+
+
+def test_a_catalog_migrated_from_0009_gets_its_summaries_and_paper_texts_computed(engine: Engine) -> None:
+    ingest_knowledge(engine, KNOWLEDGE_DIR)
+    add_run(engine, model="gpt2-small", detector="induction", head_type="induction-head", threshold=0.4,
+            scores={(5, 5): 0.9}, default=0.1)  # fmt: skip
+    with Session(engine) as session:
+        before = verification_summaries(session)
+    command.downgrade(alembic_config(engine), "0009")
+    upgrade(engine)
+    with Session(engine) as session:
+        assert verification_summaries(session) == before != {}
+        assert crud.find_papers(session=session, text="Interpretability in the Wild")[0].key == "IOI_23_ICLR_Redwood"

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, select
 
+from api.submissions import submit_reported_head
 from catalog.crud import list_reported_heads
 from catalog.datasets import list_dataset_heads
 from catalog.models import Head, HeadType, Method, Model, Paper, ReportedHead, Run, Verdict
 from catalog.schemas import ReportedHeadCreate, ReportedHeadPublic
-from catalog.submissions import submit_reported_head
 from ingest.knowledge import load_knowledge
 from ingest.knowledge_files import KnowledgeError
 from ingest.write_knowledge import ingest_knowledge

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.settings import ApiSettings
 from catalog.settings import Settings
 from sitegen.build import HAND_WRITTEN, STEPS, SiteBuild, SiteBuildError, build_site, run_mkdocs
 from sitegen.data import SiteData
@@ -137,7 +138,7 @@ def test_every_generated_page_names_its_json_twin_and_the_api_serves_it(
     twins = {page: parse(page).twins for page in pages}
     assert all(len(urls) == 1 for urls in twins.values()), [p for p, urls in twins.items() if len(urls) != 1][:5]
     paths = {site_path(built_site.output, page, url) for page, urls in twins.items() for url in urls}
-    with TestClient(create_app(Settings(database_url=site_catalog, site_dir=tmp_path))) as client:
+    with TestClient(create_app(ApiSettings(database_url=site_catalog, site_dir=tmp_path))) as client:
         failing = {path for path in paths if client.get(path).status_code != 200}
     assert not failing
 
@@ -145,7 +146,7 @@ def test_every_generated_page_names_its_json_twin_and_the_api_serves_it(
 def test_every_api_link_on_the_site_answers(built_site: SiteBuild, site_catalog: str, tmp_path: Path) -> None:
     urls = api_links(built_site.output)
     assert any("/attention" in url for url in urls) and any("/runs/" in url for url in urls)
-    with TestClient(create_app(Settings(database_url=site_catalog, site_dir=tmp_path))) as client:
+    with TestClient(create_app(ApiSettings(database_url=site_catalog, site_dir=tmp_path))) as client:
         failing = sorted(url for url in urls if client.get(url).status_code != 200)
     assert not failing
 

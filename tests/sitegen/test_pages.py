@@ -6,9 +6,9 @@ import pytest
 from sqlmodel import Session
 
 from api.main import create_app
+from api.settings import ApiSettings
 from catalog.db import make_engine, upgrade
 from catalog.schemas import ModelVerification
-from catalog.settings import Settings
 from sitegen import links
 from sitegen import markdown as md
 from sitegen.data import SiteData, read_site_data
@@ -193,7 +193,7 @@ def test_a_verified_catalogs_home_page_gives_no_first_steps(site_data: SiteData,
 
 
 def test_the_api_reference_lists_every_operation_of_the_openapi_document(site_catalog: str, tmp_path: Path) -> None:
-    app = create_app(Settings(database_url=site_catalog, site_dir=tmp_path))
+    app = create_app(ApiSettings(database_url=site_catalog, site_dir=tmp_path))
     openapi = app.openapi()
     page = render_api_reference(openapi)
     operations = [(method, path) for path, item in openapi["paths"].items() for method in item]

@@ -1,4 +1,4 @@
-"""What users send through the API: reported heads with their source, and verification requests.
+"""What users send through the API, its only writes: reported heads with their source, and verification requests.
 
 These are the only writes outside `ingest`, and they are narrow: a submitted
 reported head is stored with origin "submission" (the knowledge ingest never
@@ -13,13 +13,17 @@ from sqlmodel import Session, col, select
 
 from catalog import models as m
 from catalog.citations import relink_verdicts
-from catalog.crud import InvalidFieldError, NotFoundError, list_reported_heads, require_known
+from catalog.crud import list_reported_heads, require_known
+from catalog.errors import InvalidFieldError, InvalidParameterError, NotFoundError
+from catalog.matrix import refresh_verification_summaries
 from catalog.schemas import (
     ReportedHeadCreate,
     ReportedHeadPublic,
     VerificationRequestCreate,
     VerificationRequestPublic,
+    VerificationRequestsPage,
 )
+from catalog.windows import Window, sql_page
 
 
 def submit_reported_head(*, session: Session, submission: ReportedHeadCreate) -> tuple[ReportedHeadPublic, bool]:
@@ -64,6 +68,7 @@ def submit_reported_head(*, session: Session, submission: ReportedHeadCreate) ->
     )
     if created:
         relink_verdicts(session)  # verdicts already stored on this head and type now cite it, as if it came first
+        refresh_verification_summaries(session, model_id=model.id)
         session.commit()
     stored = list_reported_heads(
         session=session, model=submission.model, paper=submission.paper, head_type=submission.head_type
@@ -93,7 +98,7 @@ def queue_verification(
     queued = session.exec(
         select(m.VerificationRequest).where(
             m.VerificationRequest.model == request.model,
-            m.VerificationRequest.status == "queued",
+            m.VerificationRequest.status == m.RequestStatus.QUEUED,
             m.VerificationRequest.seed == request.seed,
         )
     )
@@ -113,25 +118,31 @@ def queue_verification(
     return VerificationRequestPublic.model_validate(row, from_attributes=True), True
 
 
-def list_verification_requests(*, session: Session, status: str | None = None) -> list[VerificationRequestPublic]:
-    """Verification requests, oldest first."""
+def list_verification_requests(
+    *, session: Session, window: Window, status: str | None = None
+) -> VerificationRequestsPage:
+    """One page of the verification requests, oldest first."""
     query = select(m.VerificationRequest).order_by(col(m.VerificationRequest.id))
     if status is not None:
         query = query.where(m.VerificationRequest.status == status)
-    return [VerificationRequestPublic.model_validate(row, from_attributes=True) for row in session.exec(query)]
+    return sql_page(session, query, window, VerificationRequestsPage, _request_public)
+
+
+def _request_public(row: m.VerificationRequest) -> VerificationRequestPublic:
+    return VerificationRequestPublic.model_validate(row, from_attributes=True)
 
 
 def get_verification_request(*, session: Session, request_id: int) -> VerificationRequestPublic:
     row = session.get(m.VerificationRequest, request_id)
     if row is None:
-        raise NotFoundError(f"No verification request {request_id}")
+        raise NotFoundError("request_id", f"No verification request {request_id}")
     return VerificationRequestPublic.model_validate(row, from_attributes=True)
 
 
 def _known_id(session: Session, id_column, name_column, value: str, what: str, *, field: str) -> int:  # type: ignore[no-untyped-def]
     try:
-        known = require_known(session, name_column, value, what, exact=True)  # a write names things exactly
-    except ValueError as error:
+        known = require_known(session, name_column, value, field, what=what, exact=True)  # writes name exactly
+    except InvalidParameterError as error:
         raise InvalidFieldError(field, str(error)) from None
     return session.exec(select(id_column).where(name_column == known)).one()  # type: ignore[no-any-return]
 
